@@ -1,0 +1,1 @@
+"""hf-ipfs-scraper: archive Hugging Face Hub repositories into IPFS."""

@@ -1,0 +1,120 @@
+"""Files to UnixFS DAGs, byte-for-byte as Kubo's ``ipfs add`` builds them.
+
+Fixed-size chunks become leaves (dag-pb File nodes, or raw blocks with raw leaves); leaves are
+grouped ``max_links`` at a time into File nodes, level after level, until one root remains — the
+"balanced" layout. A file of one chunk is that leaf itself.
+
+Streaming with bounded memory: one reused chunk buffer, filled with ``readinto``; each leaf is
+hashed from its pieces with ``update()`` (no concatenation), and at most ``max_links`` pending
+links per tree level are held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from . import dagpb
+from .cid import DAG_PB, RAW, CID, make_cid
+from .options import ImportOptions
+from .sink import BlockSink
+from .unixfs import FILE, UnixFSData, file_leaf_prefix_suffix
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A finished DAG: its root CID, cumulative DAG size (a link's Tsize) and logical byte size."""
+
+    cid: CID
+    tsize: int
+    size: int
+
+
+def _read_full(stream: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` as far as the stream allows (a short read is not the end of a file)."""
+    filled = 0
+    total = len(view)
+    readinto = getattr(stream, "readinto", None)
+    while filled < total:
+        if readinto is not None:
+            n = readinto(view[filled:])
+        else:
+            data = stream.read(total - filled)
+            n = len(data)
+            view[filled : filled + n] = data
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+class FileImporter:
+    """Builds one file's DAG from a stream; reusable for many files (the buffer is kept)."""
+
+    def __init__(self, sink: BlockSink, options: ImportOptions | None = None) -> None:
+        self.sink = sink
+        self.options = options or ImportOptions()
+        self._buffer = bytearray(self.options.chunk_size)
+
+    def add(self, stream: BinaryIO) -> Node:
+        opts = self.options
+        view = memoryview(self._buffer)
+        levels: list[list[Node]] = [[]]
+        total = 0
+        while True:
+            n = _read_full(stream, view)
+            if n == 0 and total > 0:
+                break
+            levels[0].append(self._leaf(view[:n]))
+            total += n
+            self._carry_full(levels)
+            if n < opts.chunk_size:
+                break
+        return self._finish(levels)
+
+    def _leaf(self, chunk: memoryview) -> Node:
+        n = len(chunk)
+        if self.options.raw_leaves:
+            cid = CID.from_digest(hashlib.sha256(chunk).digest(), RAW, 1)
+            self.sink.put_block(cid, (chunk,))
+            return Node(cid, n, n)
+        prefix, suffix = file_leaf_prefix_suffix(n)
+        h = hashlib.sha256(prefix)
+        h.update(chunk)
+        h.update(suffix)
+        cid = make_cid(h.digest(), DAG_PB, self.options.cid_version)
+        self.sink.put_block(cid, (prefix, chunk, suffix))
+        return Node(cid, len(prefix) + n + len(suffix), n)
+
+    def _parent(self, children: list[Node]) -> Node:
+        size = sum(c.size for c in children)
+        data = UnixFSData(FILE, filesize=size, blocksizes=tuple(c.size for c in children)).encode()
+        block = dagpb.encode([dagpb.Link(c.cid, "", c.tsize) for c in children], data)
+        cid = make_cid(hashlib.sha256(block).digest(), DAG_PB, self.options.cid_version)
+        self.sink.put_block(cid, (block,))
+        return Node(cid, len(block) + sum(c.tsize for c in children), size)
+
+    def _carry_full(self, levels: list[list[Node]]) -> None:
+        """A full level becomes one node a level up, so memory stays bounded."""
+        level = 0
+        while len(levels[level]) == self.options.max_links:
+            if level + 1 == len(levels):
+                levels.append([])
+            levels[level + 1].append(self._parent(levels[level]))
+            levels[level] = []
+            level += 1
+
+    def _finish(self, levels: list[list[Node]]) -> Node:
+        """Close partial levels bottom-up; the lone node on the top level is the root."""
+        i = 0
+        while True:
+            top = max(j for j, lvl in enumerate(levels) if lvl)
+            if i == top and len(levels[i]) == 1:
+                return levels[i][0]
+            if levels[i]:
+                if i + 1 == len(levels):
+                    levels.append([])
+                levels[i + 1].append(self._parent(levels[i]))
+                levels[i] = []
+            i += 1
