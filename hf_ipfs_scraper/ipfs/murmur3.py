@@ -1,8 +1,8 @@
 """MurmurHash3 x64-128, the hash behind UnixFS HAMT directories (multicodec murmur3-x64-64, 0x22).
 
-A shard uses the first 64-bit half ``h1`` of the 128-bit hash (seed 0) — the first 8 bytes of
-the reference C output, byte-reversed, as go-unixfs and the JS ``hamt-sharding`` take them — and
-consumes those bytes 8 bits per level for fanout 256. Pure Python: it runs once per name in a sharded
+A shard uses the first 64-bit half ``h1`` of the 128-bit hash (seed 0) as big-endian bytes
+(go-unixfs: ``murmur3.New64().Sum()``; JS ``hamt-sharding`` reaches the same order by reversing and
+reading from the end) and consumes them 8 bits per level for fanout 256. Pure Python: it runs once per name in a sharded
 directory, never on file bytes.
 """
 
@@ -61,5 +61,5 @@ def murmur3_x64_128(data: bytes, seed: int = 0) -> tuple[int, int]:
 
 
 def hamt_hash(name: bytes) -> bytes:
-    """The 8 bytes a HAMT consumes for ``name``."""
-    return murmur3_x64_128(name)[0].to_bytes(8, "little")
+    """The 8 bytes a HAMT consumes for ``name``, in consumption order."""
+    return murmur3_x64_128(name)[0].to_bytes(8, "big")
