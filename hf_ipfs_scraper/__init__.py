@@ -1,1 +1,52 @@
-"""hf-ipfs-scraper: archive Hugging Face Hub repositories into IPFS."""
+"""hf-ipfs-scraper: archive Hugging Face Hub repositories into IPFS with Kubo-identical CIDs.
+
+The curated public API; everything else is an implementation detail (a test checks ``__all__``).
+"""
+
+from __future__ import annotations
+
+from .config import Config, load_config
+from .errors import (
+    BlockNotFoundError,
+    CarError,
+    CodecError,
+    ConfigError,
+    HfIpfsError,
+    InvalidInputError,
+    InvalidNameError,
+    NotAStoreError,
+    ReadOnlyStoreError,
+    StoreError,
+    StoreLockedError,
+)
+from .ipfs.cid import CID
+from .ipfs.fsimport import AddedEntry, AddResult
+from .ipfs.importer import Node
+from .ipfs.options import ImportOptions
+from .storage.base import Storage
+from .storage.embedded import EmbeddedStore
+
+__all__ = [
+    "AddResult",
+    "AddedEntry",
+    "BlockNotFoundError",
+    "CID",
+    "CarError",
+    "CodecError",
+    "Config",
+    "ConfigError",
+    "EmbeddedStore",
+    "HfIpfsError",
+    "ImportOptions",
+    "InvalidInputError",
+    "InvalidNameError",
+    "Node",
+    "NotAStoreError",
+    "ReadOnlyStoreError",
+    "Storage",
+    "StoreError",
+    "StoreLockedError",
+    "load_config",
+]
+
+__version__ = "0.1.0"

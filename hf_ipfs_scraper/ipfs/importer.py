@@ -19,7 +19,7 @@ from . import dagpb
 from .cid import DAG_PB, RAW, CID, make_cid
 from .options import ImportOptions
 from .sink import BlockSink
-from .unixfs import FILE, UnixFSData, file_leaf_prefix_suffix
+from .unixfs import FILE, SYMLINK, UnixFSData, file_leaf_prefix_suffix
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +118,11 @@ class FileImporter:
                 levels[i + 1].append(self._parent(levels[i]))
                 levels[i] = []
             i += 1
+
+
+def symlink_node(sink: BlockSink, options: ImportOptions, target: str) -> Node:
+    """A UnixFS symlink (``ipfs add`` stores links inside a tree as links, never following them)."""
+    block = dagpb.encode([], UnixFSData(SYMLINK, data=target.encode("utf-8")).encode())
+    cid = make_cid(hashlib.sha256(block).digest(), DAG_PB, options.cid_version)
+    sink.put_block(cid, (block,))
+    return Node(cid, len(block), 0)

@@ -1,0 +1,60 @@
+"""``hf-ipfs-scraper``: parse, make one core call, turn expected failures into one line.
+
+Exit codes: 0 success; 1 an operation failed (bad CID, missing block, corrupt CAR, locked store);
+2 bad usage or bad configuration; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from ..config import load_config
+from ..errors import ConfigError, HfIpfsError
+from . import ipfs as ipfs_commands
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hf-ipfs-scraper",
+        description="Archive Hugging Face Hub repositories into IPFS with Kubo-identical CIDs.",
+        epilog="example: hf-ipfs-scraper ipfs add -r ./my-model",
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML config file (see config.example.toml)")
+    parser.add_argument("--output-dir", metavar="DIR", help="output directory (default ./hf_mirror)")
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity"
+    )
+    groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    ipfs_commands.register(groups)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config, overrides={"output_dir": args.output_dir})
+        return int(args.run(args, config) or 0)
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except HfIpfsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `... | head`: the reader went away, which is not our failure
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Reading UnixFS DAGs back: file bytes (``ipfs cat``), directory listings and path resolution.
+
+Works over any ``get_block(cid) -> bytes`` so it serves the embedded store, a CAR being checked,
+or a remote node alike. Plain and HAMT-sharded directories both resolve names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from ..errors import InvalidInputError
+from . import dagpb, unixfs
+from .cid import DAG_PB, RAW, CID
+from .murmur3 import hamt_hash
+
+GetBlock = Callable[[CID], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class DirEntry:
+    name: str
+    cid: CID
+    tsize: int
+
+
+def _node(get_block: GetBlock, cid: CID) -> tuple[dagpb.PBNode, unixfs.UnixFSData]:
+    if cid.codec != DAG_PB:
+        raise InvalidInputError(f"{cid} is not a dag-pb node (codec {cid.codec_name})")
+    node = dagpb.decode(get_block(cid))
+    if node.data is None:
+        raise InvalidInputError(f"{cid} is not a UnixFS node (no Data)")
+    return node, unixfs.decode(node.data)
+
+
+def iter_file(get_block: GetBlock, cid: CID) -> Iterator[bytes]:
+    """Yield a UnixFS file's bytes in order, one block's worth at a time."""
+    if cid.codec == RAW:
+        yield get_block(cid)
+        return
+    node, meta = _node(get_block, cid)
+    if meta.type in (unixfs.DIRECTORY, unixfs.HAMT_SHARD):
+        raise InvalidInputError(f"{cid} is a directory, not a file")
+    if meta.type not in (unixfs.FILE, unixfs.RAW):
+        raise InvalidInputError(f"{cid} is not a file (UnixFS type {meta.type})")
+    if meta.data:
+        yield meta.data
+    for link in node.links:
+        yield from iter_file(get_block, link.cid)
+
+
+def list_dir(get_block: GetBlock, cid: CID) -> list[DirEntry]:
+    """Entries of a plain or sharded directory, sorted by name bytes."""
+    node, meta = _node(get_block, cid)
+    if meta.type == unixfs.DIRECTORY:
+        return [DirEntry(ln.name, ln.cid, ln.tsize) for ln in node.links]
+    if meta.type == unixfs.HAMT_SHARD:
+        entries = list(_iter_shard(get_block, node))
+        return sorted(entries, key=lambda e: e.name.encode("utf-8"))
+    raise InvalidInputError(f"{cid} is not a directory")
+
+
+def _iter_shard(get_block: GetBlock, node: dagpb.PBNode) -> Iterator[DirEntry]:
+    for link in node.links:
+        if len(link.name) == 2:
+            yield from _iter_shard(get_block, dagpb.decode(get_block(link.cid)))
+        else:
+            yield DirEntry(link.name[2:], link.cid, link.tsize)
+
+
+def resolve(get_block: GetBlock, root: CID, path: str) -> CID:
+    """Follow ``a/b/c`` from ``root`` through plain and HAMT directories."""
+    cid = root
+    for name in (p for p in path.split("/") if p):
+        node, meta = _node(get_block, cid)
+        if meta.type == unixfs.DIRECTORY:
+            match = next((ln.cid for ln in node.links if ln.name == name), None)
+        elif meta.type == unixfs.HAMT_SHARD:
+            match = _shard_lookup(get_block, node, name)
+        else:
+            raise InvalidInputError(f"cannot resolve {name!r}: {cid} is not a directory")
+        if match is None:
+            raise InvalidInputError(f"no link named {name!r} under {cid}")
+        cid = match
+    return cid
+
+
+def _shard_lookup(get_block: GetBlock, node: dagpb.PBNode, name: str) -> CID | None:
+    digest = hamt_hash(name.encode("utf-8"))
+    for depth in range(8):
+        prefix = f"{digest[depth]:02X}"
+        child = next((ln for ln in node.links if ln.name.startswith(prefix)), None)
+        if child is None:
+            return None
+        if child.name == prefix:
+            node = dagpb.decode(get_block(child.cid))
+            continue
+        return child.cid if child.name[2:] == name else None
+    return None
+
+
+def split_cid_path(text: str) -> tuple[CID, str]:
+    """``/ipfs/<cid>/a/b`` or ``<cid>/a/b`` → (cid, "a/b")."""
+    text = text.strip()
+    if text.startswith("/ipfs/"):
+        text = text[len("/ipfs/") :]
+    head, _, rest = text.partition("/")
+    return CID.parse(head), rest

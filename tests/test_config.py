@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hf_ipfs_scraper.config import SETTINGS, load_config
+from hf_ipfs_scraper.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults() -> None:
+    cfg = load_config(env={})
+    assert cfg.output_dir == Path("hf_mirror")
+    assert cfg.store_path == Path("hf_mirror/ipfs")
+    assert cfg.store_profile == "unixfs-v0-2015"
+
+
+def test_precedence_file_env_cli(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('output_dir = "/from/file"\n[store]\nprofile = "unixfs-v1-2025"\n')
+    assert load_config(f, env={}).output_dir == Path("/from/file")
+    assert load_config(f, env={}).store_profile == "unixfs-v1-2025"
+    env = {"HF_IPFS_SCRAPER_OUTPUT_DIR": "/from/env", "HF_IPFS_SCRAPER_STORE__PROFILE": "unixfs-v0-2015"}
+    cfg = load_config(f, env=env)
+    assert (cfg.output_dir, cfg.store_profile) == (Path("/from/env"), "unixfs-v0-2015")
+    cfg = load_config(f, env=env, overrides={"output_dir": "/from/cli"})
+    assert cfg.output_dir == Path("/from/cli")
+    assert cfg.store_path == Path("/from/cli/ipfs")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[store]\nprofile = "unixfs-v9"\n', "store.profile = 'unixfs-v9' is not valid: expected one of"),
+        ("output_dir = 3\n", "output_dir = 3 is not valid: expected str"),
+        ('outptu_dir = "x"\n', "unknown key 'outptu_dir'"),
+        ("output_dir = \n", "not valid TOML"),
+    ],
+)
+def test_bad_file_names_file_key_value(tmp_path: Path, text: str, needle: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(f, env={})
+    assert str(f) in str(info.value)
+    assert needle in str(info.value)
+
+
+def test_bad_env_value_names_variable() -> None:
+    with pytest.raises(ConfigError, match="HF_IPFS_SCRAPER_STORE__PROFILE"):
+        load_config(env={"HF_IPFS_SCRAPER_STORE__PROFILE": "nope"})
+
+
+def _example_keys() -> set[str]:
+    import tomllib
+
+    table = tomllib.loads((ROOT / "config.example.toml").read_text())
+    keys: set[str] = set()
+    for key, value in table.items():
+        if isinstance(value, dict):
+            keys.update(f"{key}.{sub}" for sub in value)
+        else:
+            keys.add(key)
+    return keys
+
+
+def test_example_documents_exactly_the_settings() -> None:
+    assert _example_keys() == {s.key for s in SETTINGS}
+    example = load_config(ROOT / "config.example.toml", env={})
+    defaults = load_config(env={})
+    assert (example.output_dir, example.store_path, example.store_profile) == (
+        defaults.output_dir,
+        defaults.store_path,
+        defaults.store_profile,
+    )
+
+
+_OTHER_VALUES = {"output_dir": "/elsewhere", "store.path": "/store/here", "store.profile": "unixfs-v1-2025"}
+_FIELDS = ("output_dir", "store_path", "store_profile")
+
+
+def test_no_dead_keys() -> None:
+    """Each setting changes a Config field, and the code outside config.py reads that field."""
+    assert set(_OTHER_VALUES) == {s.key for s in SETTINGS}
+    sources = "\n".join(p.read_text() for p in (ROOT / "hf_ipfs_scraper").rglob("*.py") if p.name != "config.py")
+    base = load_config(env={})
+    for key, value in _OTHER_VALUES.items():
+        changed = load_config(env={}, overrides={key: value})
+        moved = [f for f in _FIELDS if getattr(changed, f) != getattr(base, f)]
+        assert moved, f"setting {key} changes nothing"
+        assert any(re.search(rf"\.{f}\b", sources) for f in moved), f"setting {key} is never read ({moved})"
