@@ -3,7 +3,6 @@
 The curated public API; everything else is an implementation detail (a test checks ``__all__``).
 """
 
-from __future__ import annotations
 
 from .config import Config, load_config
 from .errors import (

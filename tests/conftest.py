@@ -138,8 +138,9 @@ def kubo_bytes_fixture() -> Callable[[str, int], bytes]:
 
 
 @pytest.fixture(scope="session")
-def kubo_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], Path]:
-    """``kubo_file(seed, size) -> Path``: a session-cached file of Kubo's deterministic bytes."""
+def kubo_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, int], Path]]:
+    """``kubo_file(seed, size) -> Path``: a session-cached file of Kubo's deterministic bytes
+    (removed at the end of the session: some are tens of MiB)."""
     directory = tmp_path_factory.mktemp("kubo-bytes")
     made: dict[tuple[str, int], Path] = {}
 
@@ -150,4 +151,5 @@ def kubo_file(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], 
             made[key] = write_kubo_bytes(directory / name, seed, size)
         return made[key]
 
-    return make
+    yield make
+    shutil.rmtree(directory, ignore_errors=True)

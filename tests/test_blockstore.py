@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import io
 import json
 import os
@@ -12,7 +12,7 @@ import threading
 import time
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -41,8 +41,8 @@ def store(tmp_path: Path) -> Iterator[BlockStore]:
     s.close()
 
 
-def add_file(store: BlockStore, data: bytes, **options: object) -> Node:
-    return FileImporter(store, ImportOptions(chunk_size=1024, **options)).add(io.BytesIO(data))  # type: ignore[arg-type]
+def add_file(store: BlockStore, data: bytes, **options: Any) -> Node:
+    return FileImporter(store, ImportOptions(chunk_size=1024, **options)).add(io.BytesIO(data))
 
 
 def data_files(store: BlockStore) -> list[Path]:
@@ -55,8 +55,6 @@ def block_file(store: BlockStore, cid: CID) -> Path:
 
 
 def _key(cid: CID) -> str:
-    import base64
-
     return base64.b32encode(cid.multihash).decode().rstrip("=")
 
 
@@ -288,7 +286,7 @@ def _foreign_dir(p: Path) -> None:
     (p / "photo.jpg").write_bytes(b"\xff\xd8")
 
 
-def _marker(content: str):  # type: ignore[no-untyped-def]
+def _marker(content: str) -> Callable[[Path], None]:
     def make(p: Path) -> None:
         p.mkdir()
         (p / "store.json").write_text(content)
@@ -308,7 +306,7 @@ def _marker(content: str):  # type: ignore[no-untyped-def]
     ],
     ids=["file", "foreign-dir", "wrong-kind", "wrong-version", "bad-json", "not-an-object"],
 )
-def test_not_a_store(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+def test_not_a_store(tmp_path: Path, make: Callable[[Path], None]) -> None:
     path = tmp_path / "x"
     make(path)
     for kwargs in ({}, {"readonly": True}, {"create": False}):
@@ -319,14 +317,14 @@ def test_not_a_store(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.parametrize("kwargs", [{"create": False}, {"readonly": True}])
-def test_missing_store_is_not_created_on_request(tmp_path: Path, kwargs: dict[str, bool]) -> None:
-    for path in (tmp_path / "missing", tmp_path / "empty"):
-        if path.name == "empty":
-            path.mkdir()
-        with pytest.raises(NotAStoreError, match=re.escape(str(path))):
-            BlockStore(path, **kwargs)
-    assert not (tmp_path / "missing").exists()
-    assert list((tmp_path / "empty").iterdir()) == []
+@pytest.mark.parametrize("exists", [False, True], ids=["missing", "empty-dir"])
+def test_no_store_is_created_unless_asked(tmp_path: Path, kwargs: dict[str, bool], exists: bool) -> None:
+    path = tmp_path / "s"
+    if exists:
+        path.mkdir()
+    with pytest.raises(NotAStoreError, match=re.escape(str(path))):
+        BlockStore(path, **kwargs)
+    assert (list(path.iterdir()) == []) if exists else not path.exists()
 
 
 def test_empty_directory_becomes_a_store_and_reopens(tmp_path: Path) -> None:

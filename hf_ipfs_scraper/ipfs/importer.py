@@ -4,14 +4,17 @@ Fixed-size chunks become leaves (dag-pb File nodes, or raw blocks with raw leave
 grouped ``max_links`` at a time into File nodes, level after level, until one root remains — the
 "balanced" layout. A file of one chunk is that leaf itself.
 
-Streaming with bounded memory: one reused chunk buffer, filled with ``readinto``; each leaf is
-hashed from its pieces with ``update()`` (no concatenation), and at most ``max_links`` pending
-links per tree level are held.
+Streaming with bounded memory: two reused chunk buffers, filled with ``readinto``; while one
+chunk is hashed the next is read into the other buffer by a helper thread (both calls release the
+GIL, so reading and hashing overlap on two cores); each leaf is hashed from its pieces with
+``update()`` (no concatenation); at most ``max_links`` pending links per tree level are held.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -49,27 +52,50 @@ def _read_full(stream: BinaryIO, view: memoryview) -> int:
     return filled
 
 
+_read_ahead_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _read_ahead() -> ThreadPoolExecutor:
+    """A small shared pool that reads the next chunk of big files while the current one hashes."""
+    global _read_ahead_pool
+    with _pool_lock:
+        if _read_ahead_pool is None:
+            _read_ahead_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hf-ipfs-read-ahead")
+        return _read_ahead_pool
+
+
 class FileImporter:
-    """Builds one file's DAG from a stream; reusable for many files (the buffer is kept)."""
+    """Builds one file's DAG from a stream; reusable for many files (the buffers are kept).
+
+    One instance serves one thread at a time; give each worker thread its own.
+    """
 
     def __init__(self, sink: BlockSink, options: ImportOptions | None = None) -> None:
         self.sink = sink
         self.options = options or ImportOptions()
-        self._buffer = bytearray(self.options.chunk_size)
+        self._views = (memoryview(bytearray(self.options.chunk_size)), memoryview(bytearray(self.options.chunk_size)))
 
     def add(self, stream: BinaryIO) -> Node:
-        opts = self.options
-        view = memoryview(self._buffer)
+        size = self.options.chunk_size
         levels: list[list[Node]] = [[]]
-        total = 0
+        current = 0
+        n = _read_full(stream, self._views[current])
         while True:
-            n = _read_full(stream, view)
-            if n == 0 and total > 0:
+            # A full chunk means more may follow: read it into the other buffer meanwhile.
+            ahead = _read_ahead().submit(_read_full, stream, self._views[1 - current]) if n == size else None
+            try:
+                levels[0].append(self._leaf(self._views[current][:n]))
+                self._carry_full(levels)
+            except BaseException:
+                if ahead is not None:
+                    wait([ahead])  # never leave a reader writing into a buffer we may reuse
+                raise
+            if ahead is None:
                 break
-            levels[0].append(self._leaf(view[:n]))
-            total += n
-            self._carry_full(levels)
-            if n < opts.chunk_size:
+            n = ahead.result()
+            current = 1 - current
+            if n == 0:
                 break
         return self._finish(levels)
 

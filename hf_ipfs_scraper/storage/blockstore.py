@@ -21,6 +21,8 @@ from its first block until its pin is recorded.
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import fcntl
 import hashlib
 import json
@@ -46,6 +48,11 @@ from ..errors import (
 from ..ipfs import dagpb
 from ..ipfs.cid import DAG_PB, IDENTITY, RAW, SHA2_256, CID, make_cid
 from ..ipfs.sink import Pieces
+
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+except OSError:  # pragma: no cover - no C library to load
+    _LIBC = None
 
 _MARKER = {"kind": "hf-ipfs-scraper-blockstore", "version": 1}
 _SHARDING = "/repo/flatfs/shard/v1/next-to-last/2\n"
@@ -151,17 +158,16 @@ class BlockStore:
     """Blocks on disk in Kubo's flatfs layout, named recursive pins, mark-and-sweep gc.
 
     A :class:`~hf_ipfs_scraper.ipfs.sink.BlockSink`, safe to share between the threads of one
-    process. ``fsync=True`` makes every stored block survive a power cut (as Kubo's flatfs with
-    ``sync: true``); turn it off only for stores you can rebuild.
+    process. With ``fsync=True`` a pin is a durability point: before a pin is recorded, every block
+    written since the last one is flushed to disk with one ``syncfs(2)`` (or, where that is missing,
+    an fsync of each written file and its folder). Two fsyncs per block — what flatfs does — made a
+    1 GiB add 2-3x slower here for the same guarantee on what matters: pinned content. A block
+    written but not yet pinned may be lost in a power cut; nothing refers to it then.
+    ``fsync=False`` is for stores you can rebuild.
     """
 
     def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        create: bool = True,
-        readonly: bool = False,
-        fsync: bool = True,
+        self, path: str | os.PathLike[str], *, create: bool = True, readonly: bool = False, fsync: bool = True
     ) -> None:
         self.path = Path(path)
         self.readonly = readonly
@@ -171,6 +177,8 @@ class BlockStore:
         self._db: sqlite3.Connection | None = None
         self._db_lock = threading.Lock()
         self._guard = _SharedExclusiveLock()
+        self._unsynced: set[str] = set()  # files and shard folders written since the last sync
+        self._unsynced_lock = threading.Lock()
         self._closed = False
         self._open_or_create(create and not readonly)
         try:
@@ -215,8 +223,24 @@ class BlockStore:
                 db.close()
             raise StoreError(f"cannot open the pin database {db_path}: {exc}") from exc
 
+    def sync(self) -> None:
+        """Make every block written so far durable (called before each pin is recorded)."""
+        with self._unsynced_lock:
+            pending, self._unsynced = self._unsynced, set()
+        if not pending or not self.fsync:
+            return
+        if _syncfs(self._blocks):
+            return
+        for path in sorted(pending, key=len, reverse=True):  # files first, then their folders
+            if os.path.isdir(path):
+                _fsync_dir(path)
+            elif os.path.exists(path):
+                _fsync_file(path)
+
     def close(self) -> None:
-        """Release the write lock and the pin database; closing twice is fine."""
+        """Flush unsynced blocks, release the write lock and the pin database; twice is fine."""
+        if not self._closed and not self.readonly:
+            self.sync()
         self._closed = True
         with self._db_lock:
             if self._db is not None:
@@ -270,15 +294,13 @@ class BlockStore:
             with open(tmp, "xb") as f:
                 for piece in pieces:
                     f.write(piece)
-                if self.fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
             os.replace(tmp, final)
         except BaseException:
             _unlink(tmp)
             raise
         if self.fsync:
-            _fsync_dir(shard)  # makes the rename itself durable
+            with self._unsynced_lock:
+                self._unsynced.update((final, shard))  # made durable by sync() before the next pin
 
     def put(self, data: bytes, codec: int = DAG_PB, version: int = 1) -> CID:
         """Hash ``data`` with sha2-256, store it, return its CID (raw blocks are always CIDv1)."""
@@ -355,6 +377,7 @@ class BlockStore:
         with self.gc_guard():
             for _ in self.walk(cid):
                 pass
+            self.sync()
             with self._connection() as db:
                 db.execute(
                     "INSERT INTO pins (cid, name, created) VALUES (?, ?, ?)"
@@ -389,8 +412,9 @@ class BlockStore:
     def gc(self) -> GcResult:
         """Delete every block no pin reaches, and temp files older than a minute (crash leftovers).
 
-        If a pinned DAG is missing a block, :class:`BlockNotFoundError` is raised and nothing is
-        deleted: without that block its children cannot be told apart from garbage.
+        If a pinned DAG is missing a block (:class:`BlockNotFoundError`) or has one that does not
+        decode (:class:`CodecError`), nothing is deleted: the children of that block cannot be told
+        apart from garbage.
         """
         self._check_writable()
         with self._guard.exclusive():
@@ -479,36 +503,43 @@ class BlockStore:
         except FileExistsError:
             return
         if self.fsync:
-            _fsync_dir(self._blocks)  # the new directory's entry must survive a crash too
+            with self._unsynced_lock:
+                self._unsynced.add(str(self._blocks))  # the new folder's entry, synced with its blocks
 
-    def _shards(self) -> list[str]:
+    def _names(self) -> Iterator[tuple[str, str]]:
+        """(name, path) of every file in every shard directory, shard by shard."""
         try:
             with os.scandir(self._blocks) as entries:
-                return sorted(e.path for e in entries if e.is_dir() and not e.name.startswith("."))
+                shards = sorted(e.path for e in entries if e.is_dir() and not e.name.startswith("."))
         except FileNotFoundError:
-            return []
+            return
+        for shard in shards:
+            for name in sorted(os.listdir(shard)):
+                yield name, os.path.join(shard, name)
 
     def _scan(self) -> Iterator[tuple[bytes, str]]:
         """Every block file as (multihash, path); temp files and foreign names are skipped."""
-        for shard in self._shards():
-            for name in sorted(os.listdir(shard)):
-                if name.endswith(".data") and not name.startswith("."):
-                    multihash = _multihash(name[: -len(".data")])
-                    if multihash is not None:
-                        yield multihash, os.path.join(shard, name)
+        for name, path in self._names():
+            if name.endswith(".data") and not name.startswith("."):
+                multihash = _multihash(name[: -len(".data")])
+                if multihash is not None:
+                    yield multihash, path
 
     def _remove_stale_temps(self) -> int:
+        """Delete temp files a crashed writer left behind; return the bytes freed.
+
+        A live write of a block (at most about 1 MiB) never takes a minute, so older temp files
+        are orphans.
+        """
         cutoff = time.time() - _STALE_TMP_SECONDS
         freed = 0
-        for shard in self._shards():
-            with os.scandir(shard) as entries:
-                stale = [e for e in entries if e.name.startswith(".") and e.name.endswith(_TMP_SUFFIX)]
-            for entry in stale:
+        for name, path in self._names():
+            if name.startswith(".") and name.endswith(_TMP_SUFFIX):
                 try:
-                    info = entry.stat()
+                    info = os.stat(path)
                 except FileNotFoundError:
                     continue
-                if info.st_mtime < cutoff and _unlink(entry.path):
+                if info.st_mtime < cutoff and _unlink(path):
                     freed += info.st_size
         return freed
 
@@ -604,6 +635,29 @@ def _take_lock(store: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
     return fd
+
+
+def _syncfs(path: Path) -> bool:
+    """One syncfs(2) on the filesystem holding ``path``; False where the call does not exist."""
+    syncfs = getattr(_LIBC, "syncfs", None) if _LIBC is not None else None
+    if syncfs is None:
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"syncfs failed: {os.strerror(err)}", str(path))
+    finally:
+        os.close(fd)
+    return True
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: str | Path) -> None:

@@ -12,7 +12,9 @@
 //         or {"batch": [answer, answer, ...]}.
 //
 // "results" are the importer's yielded entries in its order; "size" is its cumulative DAG size
-// (a link's Tsize). "blocks" lists every distinct CID put into the blockstore, first-put order.
+// (a link's Tsize). A directory comes after its contents; beware that a HAMT-sharded directory
+// re-labels its subdirectories' results with its own path, so take the *last* result of a path.
+// "blocks" lists every distinct CID put into the blockstore, first-put order.
 // CIDs are multiformats' toString(): Qm... for v0, base32 "b..." for v1.
 //
 // Options: profile ("unixfs-v0-2015" | "unixfs-v1-2025"), cidVersion, rawLeaves,
@@ -24,7 +26,7 @@
 // Paths are handed over as given: the importer splits them on "/" not preceded by "\" and
 // drops "." components, so callers must avoid such names.
 
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { importer } from 'ipfs-unixfs-importer'
 import { fixedSize } from 'ipfs-unixfs-importer/chunker'
 import { balanced } from 'ipfs-unixfs-importer/layout'
@@ -34,7 +36,8 @@ const KNOWN_OPTIONS = new Set([
   'shardSplitThresholdBytes', 'shardSplitStrategy', 'reduceSingleLeafToSelf'
 ])
 
-const READ_BUFFER = 1 << 20
+const READ_BUFFER = 1 << 20 // bytes per read of a large file
+const SMALL_FILE = 64 << 10 // files up to this size are read whole, once per process
 
 /** The smallest blockstore the importer needs (interface-blockstore@7: put/get/has). */
 class MemoryBlockstore {
@@ -85,6 +88,24 @@ function importerOptions (opts = {}) {
   return out
 }
 
+const smallFiles = new Map()
+
+/** A file's content: small files read whole (and once), larger ones streamed in pieces. */
+function fileContent (file) {
+  const cached = smallFiles.get(file)
+  if (cached !== undefined) {
+    return cached
+  }
+  const size = statSync(file).size
+  if (size <= SMALL_FILE) {
+    const bytes = readFileSync(file)
+    smallFiles.set(file, bytes)
+    return bytes
+  }
+  // opened lazily, when the importer pulls this candidate
+  return createReadStream(file, { highWaterMark: Math.min(READ_BUFFER, size) })
+}
+
 function * candidates (entries) {
   for (const entry of entries) {
     if (typeof entry.path !== 'string') {
@@ -93,8 +114,7 @@ function * candidates (entries) {
     if (entry.file === undefined || entry.file === null) {
       yield { path: entry.path } // a directory
     } else {
-      // opened lazily, when the importer pulls this candidate
-      yield { path: entry.path, content: createReadStream(entry.file, { highWaterMark: READ_BUFFER }) }
+      yield { path: entry.path, content: fileContent(entry.file) }
     }
   }
 }
