@@ -7,6 +7,9 @@ The curated public API; everything else is an implementation detail (a test chec
 from .config import Config, load_config
 from .errors import (
     BlockNotFoundError,
+    HubError,
+    IntegrityError,
+    RepoUnavailableError,
     CarError,
     CodecError,
     ConfigError,
@@ -22,6 +25,8 @@ from .ipfs.cid import CID
 from .ipfs.fsimport import AddedEntry, AddResult
 from .ipfs.importer import Node
 from .ipfs.options import ImportOptions
+from .mirror import Mirror
+from .pipeline import RunSummary
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
 
@@ -36,12 +41,17 @@ __all__ = [
     "ConfigError",
     "EmbeddedStore",
     "HfIpfsError",
+    "HubError",
     "ImportOptions",
+    "IntegrityError",
     "InvalidInputError",
     "InvalidNameError",
+    "Mirror",
     "Node",
     "NotAStoreError",
     "ReadOnlyStoreError",
+    "RepoUnavailableError",
+    "RunSummary",
     "Storage",
     "StoreError",
     "StoreLockedError",

@@ -1,18 +1,20 @@
 """Every setting once — default, type, help — and how a value is chosen.
 
-Precedence: defaults < TOML file (``--config``) < environment (``HF_IPFS_SCRAPER_<KEY>``, dots as
-double underscores: ``store.profile`` → ``HF_IPFS_SCRAPER_STORE__PROFILE``) < CLI flags.
-``config.example.toml`` documents each key; a test checks it lists exactly these keys and that
-every key is read somewhere in the code.
+Precedence: defaults < TOML file (``--config``) < environment < CLI flags. Environment names are
+``HF_IPFS_SCRAPER_<KEY>`` with dots as double underscores (``store.profile`` →
+``HF_IPFS_SCRAPER_STORE__PROFILE``); the Hub's own ``HF_ENDPOINT`` and ``HF_TOKEN`` are honoured too
+(the project's names win when both are set). ``config.example.toml`` documents each key; tests check
+it lists exactly these keys and that every key changes something the code reads.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 from .ipfs.options import PROFILES
@@ -23,45 +25,138 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 ENV_PREFIX = "HF_IPFS_SCRAPER_"
+PLANS = ("auto", "anonymous", "free", "pro")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_size(value: str | int) -> int:
+    """``"10GB"`` → 10_000_000_000; ``"1GiB"`` → 2**30; a plain number is bytes; 0 means no limit."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError("expected a size like 500MB, 10GB or 1GiB")
+    number, unit = float(match.group(1)), (match.group(2) or "").upper()
+    factor = 1024 ** "BKMGT".index(unit[0]) if "I" in unit and unit[0] in "KMGT" else _UNITS[unit.rstrip("B") or ""]
+    return int(number * factor)
+
+
+def parse_duration(value: str | int) -> float:
+    """``"24h"``, ``"30m"``, ``"90s"``, ``"1d"`` or seconds → seconds (must be > 0)."""
+    match = _DURATION.match(str(value))
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError("expected a duration like 90s, 30m, 24h or 1d")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def _str_list(value: Any) -> list[str]:
+    if isinstance(value, str):  # from the environment: comma-separated
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError("expected a list of strings")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    number = int(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
+def _positive(value: Any) -> int:
+    number = _int(value)
+    if number == 0:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
 class Setting:
     key: str
     default: Any
-    type: type
+    parse: Callable[[Any], Any]
     help: str
     choices: tuple[str, ...] = ()
+    also_env: str | None = None  # a standard variable also honoured (HF_ENDPOINT, HF_TOKEN)
 
     @property
     def env(self) -> str:
         return ENV_PREFIX + self.key.upper().replace(".", "__")
 
+    @property
+    def attr(self) -> str:
+        return self.key.replace(".", "_")
+
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("output_dir", "./hf_mirror", str, "Where the mirror writes metadata, state and the embedded store."),
-    Setting("store.path", "", str, "Embedded block store directory; empty means <output_dir>/ipfs."),
-    Setting(
-        "store.profile",
-        "unixfs-v0-2015",
-        str,
-        "Kubo import profile for new content: unixfs-v0-2015 (Kubo's default, CIDv0) or unixfs-v1-2025.",
-        PROFILES,
-    ),
+    Setting("output_dir", "./hf_mirror", _str, "Where the mirror writes metadata, state and the embedded store."),
+    Setting("store.path", "", _str, "Embedded block store directory; empty means <output_dir>/ipfs."),
+    Setting("store.profile", "unixfs-v0-2015", _str, "Kubo import profile for new content.", PROFILES),
+    Setting("hub.endpoint", "https://huggingface.co", _str, "Hub base URL.", also_env="HF_ENDPOINT"),
+    Setting("hub.token", "", _str, "Hub access token (gated repos need one with access).", also_env="HF_TOKEN"),
+    Setting("hub.plan", "auto", _str, "Rate-limit plan: auto (anonymous without token, free with one), anonymous, free, pro.", PLANS),
+    Setting("hub.quota_api", 0, _int, "Override the plan's 'api' requests per 5 minutes (0 = plan default)."),
+    Setting("hub.quota_resolvers", 0, _int, "Override the plan's 'resolvers' (file downloads) per 5 minutes (0 = plan default)."),
+    Setting("hub.quota_pages", 0, _int, "Override the plan's 'pages' requests per 5 minutes (0 = plan default)."),
+    Setting("hub.max_concurrency", 8, _positive, "Ceiling for concurrent Hub requests (the limiter adapts below it)."),
+    Setting("scrape.limit", 10, _positive, "How many top trending repos a run mirrors."),
+    Setting("scrape.workers", 4, _positive, "Repos mirrored in parallel."),
+    Setting("scrape.max_attempts", 3, _positive, "A failed repo is retried by later runs until it has failed this often."),
+    Setting("filters.include", [], _str_list, "Glob patterns of repo files to keep (empty = all)."),
+    Setting("filters.exclude", [], _str_list, "Glob patterns of repo files to leave out."),
+    Setting("filters.max_file_size", "10GB", parse_size, "Files larger than this are left out (0 = no limit)."),
+    Setting("filters.max_repo_size", "50GB", parse_size, "Repos whose kept files exceed this are skipped (0 = no limit)."),
+    Setting("filters.pipeline_tags", [], _str_list, "Only repos with one of these pipeline tags (empty = any)."),
+    Setting("filters.libraries", [], _str_list, "Only repos of one of these libraries (empty = any)."),
+    Setting("filters.authors", [], _str_list, "Only repos of these authors/organisations (empty = any)."),
+    Setting("filters.min_likes", 0, _int, "Only repos with at least this many likes."),
+    Setting("filters.min_downloads", 0, _int, "Only repos with at least this many downloads."),
+    Setting("sync.every", "24h", parse_duration, "Interval between runs of `sync`."),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """Resolved settings; attribute names are the keys with dots as underscores."""
+
     output_dir: Path
     store_path: Path
     store_profile: str
+    hub_endpoint: str
+    hub_token: str
+    hub_plan: str
+    hub_quota_api: int
+    hub_quota_resolvers: int
+    hub_quota_pages: int
+    hub_max_concurrency: int
+    scrape_limit: int
+    scrape_workers: int
+    scrape_max_attempts: int
+    filters_include: tuple[str, ...]
+    filters_exclude: tuple[str, ...]
+    filters_max_file_size: int
+    filters_max_repo_size: int
+    filters_pipeline_tags: tuple[str, ...]
+    filters_libraries: tuple[str, ...]
+    filters_authors: tuple[str, ...]
+    filters_min_likes: int
+    filters_min_downloads: int
+    sync_every: float
     source: str = "defaults"
-
-    @property
-    def values(self) -> dict[str, Any]:
-        return {"output_dir": str(self.output_dir), "store.path": str(self.store_path), "store.profile": self.store_profile}
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -76,18 +171,13 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _check(setting: Setting, value: Any, where: str) -> Any:
-    if setting.type is int and isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            pass
-    if not isinstance(value, setting.type) or (setting.type is int and isinstance(value, bool)):
-        raise ConfigError(
-            f"{where}: {setting.key} = {value!r} is not valid: expected {setting.type.__name__} ({setting.help})"
-        )
-    if setting.choices and value not in setting.choices:
+    try:
+        parsed = setting.parse(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {setting.key} = {value!r} is not valid: {exc} ({setting.help})") from None
+    if setting.choices and parsed not in setting.choices:
         raise ConfigError(f"{where}: {setting.key} = {value!r} is not valid: expected one of {', '.join(setting.choices)}")
-    return value
+    return parsed
 
 
 def load_config(
@@ -98,7 +188,7 @@ def load_config(
 ) -> Config:
     """Resolve every setting from defaults, the TOML file, the environment and ``overrides``."""
     env = os.environ if env is None else env
-    values = {s.key: s.default for s in SETTINGS}
+    values = {s.key: _check(s, s.default, "default") for s in SETTINGS}
     source = "defaults"
     if path is not None:
         source = str(path)
@@ -114,11 +204,18 @@ def load_config(
                 raise ConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(_BY_KEY)}")
             values[key] = _check(_BY_KEY[key], value, str(path))
     for setting in SETTINGS:
-        if setting.env in env:
-            values[setting.key] = _check(setting, env[setting.env], f"environment {setting.env}")
+        for name in (setting.also_env, setting.env):  # the project's own name wins
+            if name and env.get(name, "") != "":
+                values[setting.key] = _check(setting, env[name], f"environment {name}")
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = _check(_BY_KEY[key], value, "command line")
-    output_dir = Path(values["output_dir"]).expanduser()
-    store_path = Path(values["store.path"]).expanduser() if values["store.path"] else output_dir / "ipfs"
-    return Config(output_dir, store_path, values["store.profile"], source)
+    output_dir = Path(values.pop("output_dir")).expanduser()
+    store_path = values.pop("store.path")
+    fields = {k.replace(".", "_"): tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return Config(
+        output_dir=output_dir,
+        store_path=Path(store_path).expanduser() if store_path else output_dir / "ipfs",
+        source=source,
+        **fields,
+    )

@@ -9,11 +9,14 @@ from a bug. Foreign errors are converted at the boundary with ``raise ... from e
     │   └── InvalidNameError              a directory entry named '..', with '/' or NUL
     ├── CodecError (ValueError)           bytes that do not decode (varint, CID, dag-pb, UnixFS)
     │   └── CarError                      a corrupt, truncated or trailing-garbage CAR
-    └── StoreError                        the embedded block store
-        ├── NotAStoreError                a directory that is not a store
-        ├── StoreLockedError              another process writes this store
-        ├── ReadOnlyStoreError            a write on a store opened read-only
-        └── BlockNotFoundError (KeyError) an unknown CID
+    ├── StoreError                        the embedded block store (and the state database)
+    │   ├── NotAStoreError                a directory that is not a store
+    │   ├── StoreLockedError              another process writes this store
+    │   ├── ReadOnlyStoreError            a write on a store opened read-only
+    │   └── BlockNotFoundError (KeyError) an unknown CID
+    └── HubError                          talking to the Hugging Face Hub
+        ├── RepoUnavailableError          gated without access, private, missing: skip it, say why
+        └── IntegrityError                downloaded bytes differ from the Hub's sha256 / git oid
 """
 
 from __future__ import annotations
@@ -64,3 +67,19 @@ class BlockNotFoundError(StoreError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else "block not found"
+
+
+class HubError(HfIpfsError):
+    """A Hub request failed in a way the run records against one repo or file."""
+
+
+class RepoUnavailableError(HubError):
+    """The repo cannot be mirrored with the current credentials (gated, private, missing)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # short machine-readable cause: "gated", "not_found", "disabled"
+
+
+class IntegrityError(HubError):
+    """Downloaded bytes do not hash to what the Hub promised; nothing of them is recorded."""

@@ -11,6 +11,8 @@ the test modules.
 
 from __future__ import annotations
 
+pytest_plugins = ["tests.hubemu.fixtures"]
+
 import hashlib
 import json
 import os

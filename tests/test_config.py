@@ -35,7 +35,7 @@ def test_precedence_file_env_cli(tmp_path: Path) -> None:
     ("text", "needle"),
     [
         ('[store]\nprofile = "unixfs-v9"\n', "store.profile = 'unixfs-v9' is not valid: expected one of"),
-        ("output_dir = 3\n", "output_dir = 3 is not valid: expected str"),
+        ("output_dir = 3\n", "output_dir = 3 is not valid: expected a string"),
         ('outptu_dir = "x"\n', "unknown key 'outptu_dir'"),
         ("output_dir = \n", "not valid TOML"),
     ],
@@ -78,17 +78,55 @@ def test_example_documents_exactly_the_settings() -> None:
     )
 
 
-_OTHER_VALUES = {"output_dir": "/elsewhere", "store.path": "/store/here", "store.profile": "unixfs-v1-2025"}
-_FIELDS = ("output_dir", "store_path", "store_profile")
+_OTHER_VALUES = {
+    "output_dir": "/elsewhere",
+    "store.path": "/store/here",
+    "store.profile": "unixfs-v1-2025",
+    "hub.endpoint": "http://127.0.0.1:9",
+    "hub.token": "hf_x",
+    "hub.plan": "pro",
+    "hub.quota_api": 7,
+    "hub.quota_resolvers": 8,
+    "hub.quota_pages": 9,
+    "hub.max_concurrency": 3,
+    "scrape.limit": 50,
+    "scrape.workers": 2,
+    "scrape.max_attempts": 9,
+    "filters.include": ["*.json"],
+    "filters.exclude": ["*.onnx"],
+    "filters.max_file_size": "1GB",
+    "filters.max_repo_size": "2GB",
+    "filters.pipeline_tags": ["text-generation"],
+    "filters.libraries": ["gguf"],
+    "filters.authors": ["me"],
+    "filters.min_likes": 5,
+    "filters.min_downloads": 6,
+    "sync.every": "1h",
+}
 
 
 def test_no_dead_keys() -> None:
-    """Each setting changes a Config field, and the code outside config.py reads that field."""
+    """Each setting changes a Config field, and code outside config.py reads that field."""
     assert set(_OTHER_VALUES) == {s.key for s in SETTINGS}
     sources = "\n".join(p.read_text() for p in (ROOT / "hf_ipfs_scraper").rglob("*.py") if p.name != "config.py")
     base = load_config(env={})
+    fields = [f for f in base.__dataclass_fields__ if f != "source"]
     for key, value in _OTHER_VALUES.items():
         changed = load_config(env={}, overrides={key: value})
-        moved = [f for f in _FIELDS if getattr(changed, f) != getattr(base, f)]
+        moved = [f for f in fields if getattr(changed, f) != getattr(base, f)]
         assert moved, f"setting {key} changes nothing"
         assert any(re.search(rf"\.{f}\b", sources) for f in moved), f"setting {key} is never read ({moved})"
+
+
+def test_sizes_durations_and_standard_env() -> None:
+    cfg = load_config(env={"HF_ENDPOINT": "http://hub.local", "HF_TOKEN": "hf_abc"})
+    assert (cfg.hub_endpoint, cfg.hub_token) == ("http://hub.local", "hf_abc")
+    both = {"HF_ENDPOINT": "http://a", "HF_IPFS_SCRAPER_HUB__ENDPOINT": "http://b"}
+    assert load_config(env=both).hub_endpoint == "http://b"
+    cfg = load_config(env={"HF_IPFS_SCRAPER_FILTERS__EXCLUDE": "*.onnx, *.h5", "HF_IPFS_SCRAPER_SYNC__EVERY": "30m"})
+    assert cfg.filters_exclude == ("*.onnx", "*.h5") and cfg.sync_every == 1800.0
+    assert load_config(env={}, overrides={"filters.max_file_size": "1GiB"}).filters_max_file_size == 2**30
+    with pytest.raises(ConfigError, match="filters.max_file_size = 'big' is not valid"):
+        load_config(env={}, overrides={"filters.max_file_size": "big"})
+    with pytest.raises(ConfigError, match="scrape.workers = 0 is not valid: must be at least 1"):
+        load_config(env={}, overrides={"scrape.workers": 0})

@@ -1,7 +1,8 @@
 """``hf-ipfs-scraper``: parse, make one core call, turn expected failures into one line.
 
-Exit codes: 0 success; 1 an operation failed (bad CID, missing block, corrupt CAR, locked store);
-2 bad usage or bad configuration; 130 interrupted.
+Exit codes: 0 success; 1 an operation failed (bad CID, missing block, corrupt CAR, locked store,
+the Hub unreachable); 2 bad usage or bad configuration; 3 a mirror run completed but some repos
+failed; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Sequence
 from ..config import load_config
 from ..errors import ConfigError, HfIpfsError
 from . import ipfs as ipfs_commands
+from . import mirror as mirror_commands
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -23,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hf-ipfs-scraper",
         description="Archive Hugging Face Hub repositories into IPFS with Kubo-identical CIDs.",
-        epilog="example: hf-ipfs-scraper ipfs add -r ./my-model",
+        epilog="example: hf-ipfs-scraper models --limit 10",
     )
     parser.add_argument("--config", metavar="FILE", help="TOML config file (see config.example.toml)")
     parser.add_argument("--output-dir", metavar="DIR", help="output directory (default ./hf_mirror)")
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity"
     )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
+    mirror_commands.register(groups)
     ipfs_commands.register(groups)
     return parser
 
@@ -39,8 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if args.log_level != "DEBUG":  # one line per HTTP request is debugging detail
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
     try:
-        config = load_config(args.config, overrides={"output_dir": args.output_dir})
+        overrides = {"output_dir": args.output_dir}
+        if hasattr(args, "overrides"):
+            overrides |= args.overrides(args)
+        config = load_config(args.config, overrides=overrides)
         return int(args.run(args, config) or 0)
     except ConfigError as exc:
         print(f"Error: {exc}", file=sys.stderr)

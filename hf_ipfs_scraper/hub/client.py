@@ -1,0 +1,124 @@
+"""The Hub, as the mirror needs it: trending listings, one tree per repo, one GET per file.
+
+Built on the official ``huggingface_hub`` client (``HfApi`` and its shared session), so the
+endpoint, auth headers and error classes are the real ones; its errors become ours at this boundary.
+Listing asks for every field the mirror records through ``expand=``, so no per-repo info request is
+needed; a repo costs one tree request plus one GET per file it does not already have.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterator
+
+import httpx2
+from huggingface_hub import HfApi, get_session, hf_hub_url
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.hf_api import RepoFile as _ApiRepoFile
+from huggingface_hub.utils import build_hf_headers
+
+from ..errors import HubError, RepoUnavailableError
+from ..records import RepoFile, RepoRecord
+from .download import VerifiedDownload
+
+logger = logging.getLogger(__name__)
+
+_COMMON = ["author", "sha", "gated", "private", "disabled", "tags", "cardData", "trendingScore", "likes",
+           "lastModified", "createdAt", "usedStorage"]
+EXPAND: dict[str, list[str]] = {
+    "model": _COMMON + ["downloads", "library_name", "pipeline_tag", "baseModels"],
+    "dataset": _COMMON + ["downloads"],
+    "space": _COMMON + ["sdk", "models", "datasets"],
+}
+MAX_PAGE = 1000
+
+
+class HubClient:
+    """Thin, typed access to the Hub for one endpoint and token."""
+
+    def __init__(self, endpoint: str, token: str | None = None) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.token = token or None
+        self.api = HfApi(endpoint=self.endpoint, token=self.token or False)
+
+    def trending(
+        self,
+        repo_type: str,
+        *,
+        limit: int,
+        accept: Callable[[RepoRecord], bool] | None = None,
+        author: str | None = None,
+        pipeline_tag: str | None = None,
+    ) -> Iterator[tuple[int, RepoRecord]]:
+        """``(rank, record)`` in trending order, at most ``limit`` accepted ones.
+
+        Without a client-side filter exactly one page of ``limit`` is asked for; with one, pages of up
+        to 1000 are scanned until ``limit`` repos pass (at most 1000 candidates).
+        """
+        page = limit if accept is None else min(MAX_PAGE, max(100, 4 * limit))
+        kwargs: dict[str, Any] = {"sort": "trending_score", "limit": page, "expand": EXPAND[repo_type]}
+        if author:
+            kwargs["author"] = author
+        if pipeline_tag and repo_type == "model":
+            kwargs["pipeline_tag"] = pipeline_tag
+        lister = {"model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces}
+        accepted = 0
+        try:
+            for rank, info in enumerate(lister[repo_type](**kwargs), start=1):
+                record = RepoRecord.from_api(repo_type, info)
+                if accept is not None and not accept(record):
+                    continue
+                yield rank, record
+                accepted += 1
+                if accepted >= limit:
+                    return
+        except HfHubHTTPError as exc:
+            raise HubError(f"listing trending {repo_type}s failed: {exc}") from exc
+        except httpx2.TransportError as exc:
+            raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
+
+    def tree(self, record: RepoRecord) -> list[RepoFile]:
+        """Every file of the repo at ``record.sha``: one recursive tree listing."""
+        try:
+            items = self.api.list_repo_tree(
+                record.id, recursive=True, revision=record.sha, repo_type=record.type
+            )
+            return [RepoFile.from_api(i) for i in items if isinstance(i, _ApiRepoFile)]
+        except Exception as exc:  # noqa: BLE001 - mapped or re-raised just below
+            raise _map_error(record, exc) from exc
+
+    def open_file(
+        self,
+        file: RepoFile,
+        repo: RepoRecord,
+        *,
+        on_bytes: Callable[[int], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> VerifiedDownload:
+        """A verifying stream over one file of ``repo`` at its listed revision (one GET)."""
+        url = hf_hub_url(repo.id, file.path, repo_type=repo.type, revision=repo.sha, endpoint=self.endpoint)
+        headers = build_hf_headers(token=self.token or False)
+        return VerifiedDownload(get_session(), url, headers, file, on_bytes=on_bytes, cancel=cancel)
+
+
+def _map_error(record: RepoRecord, exc: Exception) -> Exception:
+    """The client's exceptions → ours: unavailable repos are skipped with a reason, the rest fail."""
+    if isinstance(exc, GatedRepoError):
+        return RepoUnavailableError("gated", "the token has no access to this gated repo")
+    if isinstance(exc, RevisionNotFoundError):
+        return HubError(f"{record.id}: revision {record.sha} not found (repo changed during the run?)")
+    if isinstance(exc, RepositoryNotFoundError):
+        return RepoUnavailableError("not_found", "not found (deleted, or private to others)")
+    if isinstance(exc, DisabledRepoError):
+        return RepoUnavailableError("disabled", "the Hub has disabled this repo")
+    if isinstance(exc, HfHubHTTPError):
+        return HubError(f"{record.id}: {exc}")
+    return exc
+
+

@@ -1,0 +1,42 @@
+"""The on-disk layout a mirrored repo leaves in ``<output_dir>``, written atomically.
+
+``<output_dir>/<type>s/<owner>__<name>/``: ``metadata.json`` (normalized Hub metadata plus what the
+mirror did), ``files.json`` (path, size, oid, sha256, CID per kept file) and ``ipfs_cid.txt`` (the
+root CID of the repo directory: what ``ipfs add -r -H`` gives for the same files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .records import RepoRecord
+
+
+def repo_dir(output_dir: Path, record: RepoRecord) -> Path:
+    return output_dir / f"{record.type}s" / record.dir_name
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` atomically: a reader sees the old or the new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_root_cid(output_dir: Path, record: RepoRecord) -> str | None:
+    path = repo_dir(output_dir, record) / "ipfs_cid.txt"
+    return path.read_text().strip() if path.exists() else None

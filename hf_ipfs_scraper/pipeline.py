@@ -1,0 +1,315 @@
+"""discover → filter → fetch → store → record: the one pipeline every scraper plugs into.
+
+1. **discover**: the scraper's trending listing (one request per page, all fields via ``expand``);
+   the ranking is recorded as a trending snapshot of the run.
+2. **filter**: entity filters reject repos before any request for them; the state store says which
+   repos are unchanged (same sha, done: no request at all), new, changed or worth retrying.
+3. **fetch**: per repo, one recursive tree request; file filters; then one GET per file whose bytes
+   are not already stored (a known oid reuses its CID), streamed and verified.
+4. **store**: each file goes through the ``Storage`` seam (embedded store, later Kubo/Cluster);
+   the repo directory is built and pinned.
+5. **record**: every verified file is recorded as it lands (resume skips it), then the layout
+   files and the entity's root CID; a failure is recorded with its reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .config import Config
+from .errors import BlockNotFoundError, InvalidInputError, RepoUnavailableError
+from .hub.client import HubClient
+from .hub.download import Cancelled
+from .ipfs.cid import CID
+from .ipfs.importer import Node
+from .layout import repo_dir, write_json, write_text
+from .ratelimit import RateLimiter
+from .records import RepoFile, RepoRecord
+from .scrapers.base import RepoScraper
+from .state import StateStore, TrendingRow
+from .storage.base import Storage
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, dict[str, object]], None]
+
+
+@dataclass
+class RunSummary:
+    """What one run did; ``str()`` is the human summary the CLI prints."""
+
+    run_id: int
+    repo_type: str
+    status: str = "running"
+    discovered: int = 0
+    mirrored: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    files_downloaded: int = 0
+    files_reused: int = 0
+    bytes_downloaded: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+    responses_429: int = 0
+    seconds_waited: float = 0.0
+    seconds: float = 0.0
+    skips: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: (list(map(list, v)) if k in ("skips", "failures") else v) for k, v in self.__dict__.items()}
+
+    def __str__(self) -> str:
+        lines = [
+            f"run {self.run_id} ({self.repo_type}s) {self.status} in {self.seconds:.1f}s: "
+            f"{self.discovered} trending, {self.mirrored} mirrored, {self.unchanged} unchanged, "
+            f"{self.skipped} skipped, {self.failed} failed",
+            f"files: {self.files_downloaded} downloaded ({self.bytes_downloaded / 1e6:.1f} MB), "
+            f"{self.files_reused} reused; Hub requests: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.requests.items()))
+            + f"; 429s: {self.responses_429}, waited {self.seconds_waited:.1f}s",
+        ]
+        lines += [f"  skipped {repo}: {why}" for repo, why in self.skips]
+        lines += [f"  failed  {repo}: {why}" for repo, why in self.failures]
+        return "\n".join(lines)
+
+
+class Pipeline:
+    """Runs a scraper end to end over shared state, storage, client and limiter."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        storage: Storage,
+        state: StateStore,
+        client: HubClient,
+        limiter: RateLimiter,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.storage = storage
+        self.state = state
+        self.client = client
+        self.limiter = limiter
+        self.progress = progress or (lambda kind, data: None)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Ask the run to stop soon: no new repo starts, downloads in flight are abandoned."""
+        self._stop.set()
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self, scraper: RepoScraper, *, limit: int | None = None, workers: int | None = None) -> RunSummary:
+        limit = limit or self.config.scrape_limit
+        workers = workers or self.config.scrape_workers
+        started = time.monotonic()
+        self.limiter.reset_stats()
+        run = self.state.start_run(scraper.run_key)
+        summary = RunSummary(run.id, scraper.repo_type)
+        self._stop.clear()
+        status = "failed"
+        try:
+            todo = self._discover(scraper, limit, run.id, summary)
+            self.progress("start", {"repos": len(todo), "discovered": summary.discovered})
+            self._mirror_all(scraper, todo, workers, summary)
+            status = "interrupted" if self._stop.is_set() else "completed"
+        except KeyboardInterrupt:
+            self._stop.set()
+            status = "interrupted"
+            raise
+        finally:
+            summary.status = status
+            summary.seconds = time.monotonic() - started
+            stats = self.limiter.stats()
+            summary.requests = dict(stats.requests)
+            summary.responses_429 = stats.responses_429
+            summary.seconds_waited = stats.seconds_waited
+            self.state.finish_run(run.id, status, summary.as_dict())
+        return summary
+
+    def _discover(self, scraper: RepoScraper, limit: int, run_id: int, summary: RunSummary) -> list[RepoRecord]:
+        listed = list(
+            self.client.trending(
+                scraper.repo_type,
+                limit=limit,
+                accept=(lambda r: scraper.rejection(r) is None) if scraper.filters_client_side else None,
+                **scraper.listing_params(),
+            )
+        )
+        summary.discovered = len(listed)
+        self.state.record_trending(
+            run_id,
+            scraper.repo_type,
+            [
+                TrendingRow(rank=i, id=r.id, trending_score=r.trending_score, likes=r.likes, downloads=r.downloads)
+                for i, (_rank, r) in enumerate(listed, start=1)
+            ],
+        )
+        todo: list[RepoRecord] = []
+        for _rank, record in listed:
+            entity = self.state.upsert_discovered(record.type, record.id, record.sha)
+            if entity.status == "done" and entity.sha == record.sha:
+                summary.unchanged += 1
+                continue
+            if entity.status == "failed" and entity.attempts >= self.config.scrape_max_attempts:
+                summary.failed += 1
+                summary.failures.append((record.id, f"gave up after {entity.attempts} attempts: {entity.last_error}"))
+                continue
+            todo.append(record)
+        return todo
+
+    def _mirror_all(self, scraper: RepoScraper, todo: list[RepoRecord], workers: int, summary: RunSummary) -> None:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hf-ipfs-mirror")
+        pending: dict[Future[None], RepoRecord] = {}
+        queue = list(reversed(todo))
+        try:
+            while queue or pending:
+                while queue and len(pending) < workers and not self._stop.is_set():
+                    record = queue.pop()
+                    pending[pool.submit(self._mirror_one, scraper, record, summary)] = record
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del pending[future]
+                    future.result()  # _mirror_one records entity failures itself; this re-raises bugs
+        except BaseException:
+            self._stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- one repo ----------------------------------------------------------------------------
+    def _mirror_one(self, scraper: RepoScraper, record: RepoRecord, summary: RunSummary) -> None:
+        state = self.state
+        if self._stop.is_set() or not state.claim(
+            record.type, record.id, max_attempts=self.config.scrape_max_attempts
+        ):
+            return
+        outcome = "failed"
+        try:
+            self._check_available(record)
+            self._mirror_files(scraper, record, summary)
+            outcome = "mirrored"
+        except RepoUnavailableError as exc:
+            state.mark_skipped(record.type, record.id, f"{exc.reason}: {exc}")
+            outcome = "skipped"
+            with self._lock:
+                summary.skipped += 1
+                summary.skips.append((record.id, f"{exc.reason}: {exc}"))
+        except Cancelled:
+            state.release(record.type, record.id)
+            outcome = "interrupted"
+        except Exception as exc:  # noqa: BLE001 - an entity failure is recorded and the run goes on
+            message = f"{type(exc).__name__}: {exc}"
+            logger.warning("%s %s failed: %s", record.type, record.id, message)
+            state.mark_failed(record.type, record.id, message)
+            with self._lock:
+                summary.failed += 1
+                summary.failures.append((record.id, message))
+        else:
+            with self._lock:
+                summary.mirrored += 1
+        self.progress("repo", {"id": record.id, "outcome": outcome})
+
+    def _check_available(self, record: RepoRecord) -> None:
+        """Skip what the listing already says cannot be mirrored, before any request for it."""
+        if record.disabled:
+            raise RepoUnavailableError("disabled", "the Hub has disabled this repo")
+        if record.gated and not self.client.token:
+            raise RepoUnavailableError("gated", "needs an access token with accepted terms (set HF_TOKEN)")
+
+    def _keep(self, file: RepoFile) -> str | None:
+        """Why a file is left out (None: kept)."""
+        cfg = self.config
+        if cfg.filters_include and not any(fnmatch.fnmatch(file.path, g) for g in cfg.filters_include):
+            return "not matched by filters.include"
+        if any(fnmatch.fnmatch(file.path, g) for g in cfg.filters_exclude):
+            return "matched by filters.exclude"
+        if cfg.filters_max_file_size and file.size > cfg.filters_max_file_size:
+            return f"{file.size} bytes > filters.max_file_size"
+        return None
+
+    def _mirror_files(self, scraper: RepoScraper, record: RepoRecord, summary: RunSummary) -> None:
+        state, storage, cfg = self.state, self.storage, self.config
+        files = self.client.tree(record)
+        reasons = {f.path: self._keep(f) for f in files}
+        kept = [f for f in files if reasons[f.path] is None]
+        excluded = {path: why for path, why in reasons.items() if why is not None}
+        total = sum(f.size for f in kept)
+        if cfg.filters_max_repo_size and total > cfg.filters_max_repo_size:
+            raise RepoUnavailableError(
+                "too_large", f"{total} bytes of kept files > filters.max_repo_size {cfg.filters_max_repo_size}"
+            )
+        known = {f.path: f for f in state.files(record.type, record.id)}
+        nodes: dict[str, Node] = {}
+        entries: list[dict[str, object]] = []
+        with storage.writing():
+            for file in kept:
+                if self._stop.is_set():
+                    raise Cancelled(f"{record.id}: stopping")
+                node = self._reuse(file, known.get(file.path))
+                if node is None:
+                    node = self._download(record, file)
+                    with self._lock:
+                        summary.files_downloaded += 1
+                        summary.bytes_downloaded += file.size
+                else:
+                    with self._lock:
+                        summary.files_reused += 1
+                nodes[file.path] = node
+                entries.append({"path": file.path, "size": file.size, "oid": file.oid,
+                                "sha256": file.lfs_sha256, "cid": str(node.cid)})
+            root = storage.add_directory(nodes)
+            storage.pin(root.cid, f"{record.type}:{record.id}")
+        previous = state.get(record.type, record.id)
+        if previous is not None and previous.root_cid and previous.root_cid != str(root.cid):
+            self._unpin_quietly(previous.root_cid)
+        out = repo_dir(cfg.output_dir, record)
+        metadata = scraper.metadata(record) | {
+            "ipfs": {"root_cid": str(root.cid), "files": len(kept), "bytes": total, "excluded": excluded},
+            "mirrored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_json(out / "metadata.json", metadata)
+        write_json(out / "files.json", entries)
+        write_text(out / "ipfs_cid.txt", f"{root.cid}\n")
+        state.forget_files(record.type, record.id, keep_paths=[f.path for f in kept])
+        state.mark_done(record.type, record.id, record.sha, str(root.cid))
+
+    def _reuse(self, file: RepoFile, known: object) -> Node | None:
+        """A stored DAG for these exact bytes: this repo's earlier revision, or any repo's same blob."""
+        for hit in (known if getattr(known, "oid", None) == file.oid else None, self.state.cid_for_oid(file.oid)):
+            if hit is None:
+                continue
+            cid = CID.parse(hit.cid)
+            if self.storage.has(cid):
+                return Node(cid, hit.tsize, hit.size)
+        return None
+
+    def _download(self, record: RepoRecord, file: RepoFile) -> Node:
+        def on_bytes(n: int) -> None:
+            self.progress("bytes", {"n": n})
+
+        with self.client.open_file(file, record, on_bytes=on_bytes, cancel=self._stop.is_set) as stream:
+            node = self.storage.add_file(stream)
+        self.state.record_file(
+            record.type, record.id, file.path, size=file.size, oid=file.oid, sha256=file.lfs_sha256,
+            cid=str(node.cid), tsize=node.tsize,
+        )
+        return node
+
+    def _unpin_quietly(self, cid_text: str) -> None:
+        """Drop the pin of a repo's previous revision; its blocks go at the next ``repo gc``."""
+        try:
+            self.storage.unpin(CID.parse(cid_text))
+        except (InvalidInputError, BlockNotFoundError) as exc:
+            logger.info("previous root %s was not pinned: %s", cid_text, exc)
+

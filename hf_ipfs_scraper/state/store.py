@@ -1,0 +1,579 @@
+"""The state store: what every scraper has discovered, claimed, mirrored and recorded, in SQLite.
+
+One database file is shared by every scraper (models, datasets, Spaces), their worker threads and
+any number of processes; it is what makes a run resumable after a crash or ``kill -9``:
+
+* every method commits before it returns, so whatever a call reported done survives the process;
+* every write is one single-row statement or one short transaction, and every lookup uses an
+  index, so an update costs the same at a thousand entities or a million (nothing rewrites the
+  whole state);
+* opening the store puts back what dead processes left behind: runs still ``running`` become
+  ``interrupted``, entities still ``in_progress`` become ``pending`` (see :mod:`.owner` for how a
+  dead owner is told from a live one).
+
+Connection strategy: one connection per store, guarded by a lock (as the block store's pin table).
+SQLite runs one writer at a time anyway; with a connection per thread, contending threads wait in
+SQLite's busy handler, which polls with sleeps of up to 100 ms. Measured with 8 threads writing
+at once (2 CPUs): both cost 0.07-0.18 ms per update in throughput (per-thread connections about a
+quarter less on pure inserts), but the slowest update took 0.2-0.4 s with per-thread connections
+(1.2-1.7 s in read-then-write transactions) against 0.07-0.2 s with the lock, and a busy handler
+that runs out of time fails with "database is locked", which a lock cannot. Workers spend seconds
+per file on the network, so latency and certainty win over a few percent of throughput. The busy
+timeout still covers other processes; long reads are paged so they never hold the lock for long.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..errors import InvalidInputError, StoreError
+from . import owner
+from .rows import (
+    ENTITY_COLUMNS,
+    ENTITY_STATUSES,
+    ENTITY_TYPES,
+    FILE_COLUMNS,
+    RUN_COLUMNS,
+    RUN_END_STATUSES,
+    TRENDING_COLUMNS,
+    EntityState,
+    FileRecord,
+    Run,
+    StoredBlob,
+    TrendingRow,
+    entity_from_row,
+    file_from_row,
+    run_from_row,
+    to_json,
+    trending_from_row,
+)
+from .schema import migrate
+
+_BUSY_TIMEOUT_S = 30.0  # another process's transaction (a migration, a checkpoint) may take a while
+_PAGE = 500  # rows per query when iterating, so no lock is held while the caller works
+_MAX_LINE = 1_000  # characters kept of one log line
+_MAX_LOG = 64 * 1024  # characters of log per run; later lines are dropped, once noted
+_LOG_FULL = "[log full: later lines dropped]\n"
+_MAX_ERROR = 4_000  # characters kept of an error message
+_UNLIMITED = 2**62  # claim()'s attempt limit when the caller gives none
+_SELECT_ENTITY = f"SELECT {ENTITY_COLUMNS} FROM entities WHERE type = ? AND id = ?"
+
+
+class StateStore:
+    """Runs, entities, files and trending snapshots in one SQLite file; safe to share between
+    threads, and between processes on one host.
+
+    >>> with StateStore("hf_mirror/state.sqlite") as state:        # doctest: +SKIP
+    ...     run = state.start_run("models")
+    ...     state.upsert_discovered("model", "gpt2", "607a30d7")
+    ...     if state.claim("model", "gpt2", max_attempts=3):
+    ...         state.mark_done("model", "gpt2", "607a30d7", "bafy...")
+    ...     state.finish_run(run.id, "completed", {"mirrored": 1})
+
+    On open, ``interrupted_runs`` lists the runs of dead processes just marked ``interrupted``,
+    ``recovered`` counts the entities they held, put back to ``pending``, and ``schema_version`` is
+    the database's version after migrating.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self.schema_version = 0
+        self.interrupted_runs: list[int] = []
+        self.recovered = 0
+        self._db = self._connect()
+        try:
+            self.schema_version = migrate(self._db, str(self.path))
+            self.interrupted_runs = self._interrupt_dead_runs()
+            self.recovered = self.recover()
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(f"cannot open the state database {self.path}: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise StoreError(f"state database {self.path} cannot use WAL mode (got {mode!r})")
+            # NORMAL in WAL mode: a commit is in the WAL (the OS's page cache) before it returns, so
+            # a killed process loses nothing; only a power cut or OS crash may lose the last commits
+            # (never corrupting the database), and losing them only means redoing that work. FULL
+            # fsyncs the WAL at every commit: measured 2.5x slower per update (0.26 vs 0.11 ms).
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA journal_size_limit=67108864")  # keep the WAL to 64 MiB after checkpoints
+            return db
+        except (sqlite3.Error, OSError) as exc:
+            if db is not None:
+                db.close()
+            raise StoreError(f"cannot open the state database {self.path}: {exc}") from exc
+        except BaseException:
+            if db is not None:
+                db.close()
+            raise
+
+    def close(self) -> None:
+        """Close the database; twice is fine. Everything is already committed."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"StateStore({str(self.path)!r})"
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start_run(self, key: str) -> Run:
+        """Record a new ``running`` run owned by this process; ``key`` names what it does
+        (``"models"``, ``"sync:models"``)."""
+        if not key:
+            raise InvalidInputError("a run needs a non-empty key")
+        pid, tag = owner.current()
+        with self._connection() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (key, status, started_at, owner_pid, owner_tag) VALUES (?, 'running', ?, ?, ?)",
+                (key, time.time(), pid, tag),
+            )
+            return self._run(db, cursor.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any] | None = None) -> Run:
+        """End a running run as ``completed``, ``failed`` or ``interrupted`` with its final stats."""
+        _check(status, RUN_END_STATUSES, "run end status")
+        stats_json = _json(stats or {})
+        with self._connection() as db:
+            updated = db.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, stats = ?"
+                " WHERE id = ? AND status IN ('pending', 'running')",
+                (status, time.time(), stats_json, run_id),
+            ).rowcount
+            run = self._run(db, run_id)
+        if not updated:
+            raise StoreError(f"run {run_id} is already {run.status}; it cannot end again as {status}")
+        return run
+
+    def append_run_log(self, run_id: int, line: str) -> None:
+        """Append one line (newlines inside become spaces) stamped with the UTC time.
+
+        A run's log is meant for a few dozen short lines: a line is cut at 1,000 characters and the
+        log at 64 KiB, so an append never costs more than rewriting that much.
+        """
+        text = f"{_stamp(time.time())} {' '.join(line.splitlines())[:_MAX_LINE]}\n"
+        with self._connection() as db:
+            updated = db.execute(
+                "UPDATE runs SET log = CASE"
+                " WHEN length(log) + length(:text) <= :max THEN log || :text"
+                " WHEN substr(log, -length(:full)) = :full THEN log"
+                " ELSE log || :full END WHERE id = :id",
+                {"text": text, "max": _MAX_LOG, "full": _LOG_FULL, "id": run_id},
+            ).rowcount
+        if not updated:
+            raise StoreError(f"there is no run {run_id}")
+
+    def run(self, run_id: int) -> Run | None:
+        with self._connection() as db:
+            row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else run_from_row(row)
+
+    def runs(self, limit: int = 20, key: str | None = None) -> list[Run]:
+        """The newest runs first, all of them or those of one key."""
+        where, args = ("WHERE key = ?", (key,)) if key is not None else ("", ())
+        with self._connection() as db:
+            rows = db.execute(f"SELECT {RUN_COLUMNS} FROM runs {where} ORDER BY id DESC LIMIT ?", (*args, limit))
+            return [run_from_row(row) for row in rows]
+
+    def last_run(self, key: str, status: str | None = None) -> Run | None:
+        """The newest run of ``key`` (only those with ``status``, when given)."""
+        if status is not None:
+            _check(status, ("pending", "running", *RUN_END_STATUSES), "run status")
+        with self._connection() as db:
+            row = db.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE key = ? AND (? IS NULL OR status = ?)"
+                " ORDER BY id DESC LIMIT 1",
+                (key, status, status),
+            ).fetchone()
+        return None if row is None else run_from_row(row)
+
+    def _run(self, db: sqlite3.Connection, run_id: int | None) -> Run:
+        row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"there is no run {run_id}")
+        return run_from_row(row)
+
+    def _interrupt_dead_runs(self) -> list[int]:
+        """Mark ``interrupted`` the runs left ``running`` by processes that no longer exist."""
+        me, _ = owner.current()
+        with self._transaction() as db:
+            running = db.execute("SELECT id, owner_pid, owner_tag FROM runs WHERE status = 'running'").fetchall()
+            dead = [(run_id, pid) for run_id, pid, tag in running if not owner.is_alive(pid, tag)]
+            now = time.time()
+            for run_id, pid in dead:
+                note = f"{_stamp(now)} interrupted: owner process {pid} is gone (found by process {me} on open)\n"
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted', ended_at = ?, log = log || ? WHERE id = ?",
+                    (now, note, run_id),
+                )
+        return [run_id for run_id, _ in dead]
+
+    # -- entities ------------------------------------------------------------------------------
+    def upsert_discovered(
+        self, type: str, id: str, sha: str | None, *, metadata: dict[str, Any] | None = None
+    ) -> EntityState:
+        """Record that discovery saw this repo at revision ``sha``.
+
+        New → ``pending``. Known with another ``sha`` → ``pending`` with attempts reset, unless a
+        worker holds it (``in_progress`` stays; :meth:`mark_done` then sees the head moved). Same
+        ``sha`` (or ``sha`` None: unknown) → unchanged, so ``done`` stays done and a failure keeps
+        its attempts. ``metadata``, when given, replaces the stored one.
+        """
+        _check(type, ENTITY_TYPES, "entity type")
+        now = time.time()
+        changed = "(excluded.head_sha IS NOT NULL AND head_sha IS NOT excluded.head_sha)"
+        reset = f"({changed} AND status != 'in_progress')"
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO entities (type, id, status, head_sha, first_seen, updated_at, metadata)"
+                " VALUES (?, ?, 'pending', ?, ?, ?, ?)"
+                " ON CONFLICT (type, id) DO UPDATE SET"
+                f" status = CASE WHEN {reset} THEN 'pending' ELSE status END,"
+                f" attempts = CASE WHEN {reset} THEN 0 ELSE attempts END,"
+                f" last_error = CASE WHEN {reset} THEN NULL ELSE last_error END,"
+                f" reason = CASE WHEN {reset} THEN NULL ELSE reason END,"
+                f" head_sha = CASE WHEN {changed} THEN excluded.head_sha ELSE head_sha END,"
+                " metadata = coalesce(excluded.metadata, metadata),"
+                " updated_at = excluded.updated_at"
+                f" WHERE {changed} OR excluded.metadata IS NOT NULL",
+                (type, id, sha, now, now, _json(metadata)),
+            )
+            return self._entity(db, type, id)
+
+    def claim(self, type: str, id: str, *, max_attempts: int | None = None) -> bool:
+        """Atomically take an entity for this worker: ``pending`` or ``failed`` with attempts left
+        (fewer than ``max_attempts``; None: no limit, the caller chose what to retry) →
+        ``in_progress``, attempts + 1.
+
+        False when it is not claimable: unknown, held by another worker, done, skipped, or out of
+        attempts. Pass ``max_attempts`` to have the limit enforced atomically, even between processes.
+        """
+        _check(type, ENTITY_TYPES, "entity type")
+        pid, tag = owner.current()
+        with self._connection() as db:
+            claimed = db.execute(
+                "UPDATE entities SET status = 'in_progress', attempts = attempts + 1, claimed_sha = head_sha,"
+                " owner_pid = ?, owner_tag = ?, updated_at = ?"
+                " WHERE type = ? AND id = ? AND (status = 'pending' OR (status = 'failed' AND attempts < ?))",
+                (pid, tag, time.time(), type, id, _UNLIMITED if max_attempts is None else max_attempts),
+            ).rowcount
+        return claimed == 1
+
+    def mark_done(self, type: str, id: str, sha: str, root_cid: str) -> EntityState:
+        """Record revision ``sha`` mirrored as ``root_cid`` → ``done``.
+
+        If discovery saw another revision while the worker held the entity (and the worker did not
+        mirror that one), the entity goes back to ``pending`` instead, attempts reset, so the new
+        revision is mirrored too; ``sha`` and ``root_cid`` are kept either way.
+        """
+        _check(type, ENTITY_TYPES, "entity type")
+        moved = "(status = 'in_progress' AND head_sha IS NOT claimed_sha AND head_sha IS NOT :sha)"
+        with self._transaction() as db:
+            self._update_entity(
+                db,
+                f"status = CASE WHEN {moved} THEN 'pending' ELSE 'done' END,"
+                f" attempts = CASE WHEN {moved} THEN 0 ELSE attempts END,"
+                f" head_sha = CASE WHEN {moved} THEN head_sha ELSE :sha END,"
+                " sha = :sha, root_cid = :cid, last_error = NULL, reason = NULL",
+                {"type": type, "id": id, "sha": sha, "cid": root_cid},
+            )
+            return self._entity(db, type, id)
+
+    def mark_failed(self, type: str, id: str, error: str) -> EntityState:
+        """Record a failed attempt (the message is kept, cut at 4,000 characters) → ``failed``;
+        → ``pending`` with attempts reset if the head moved while the worker held it."""
+        _check(type, ENTITY_TYPES, "entity type")
+        moved = "(status = 'in_progress' AND head_sha IS NOT claimed_sha)"
+        with self._transaction() as db:
+            self._update_entity(
+                db,
+                f"status = CASE WHEN {moved} THEN 'pending' ELSE 'failed' END,"
+                f" attempts = CASE WHEN {moved} THEN 0 ELSE attempts END, last_error = :error",
+                {"type": type, "id": id, "error": error[:_MAX_ERROR]},
+            )
+            return self._entity(db, type, id)
+
+    def release(self, type: str, id: str) -> EntityState | None:
+        """Give a claim back without a result (the run is stopping): ``in_progress`` → ``pending``,
+        and the attempt is not counted. A no-op unless the entity is ``in_progress``; None if it is
+        unknown."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE entities SET status = 'pending', attempts = max(attempts - 1, 0), claimed_sha = NULL,"
+                " owner_pid = NULL, owner_tag = NULL, updated_at = ?"
+                " WHERE type = ? AND id = ? AND status = 'in_progress'",
+                (time.time(), type, id),
+            )
+            row = db.execute(_SELECT_ENTITY, (type, id)).fetchone()
+        return None if row is None else entity_from_row(row)
+
+    def mark_skipped(self, type: str, id: str, reason: str) -> EntityState:
+        """Record that the repo is deliberately not mirrored (``reason``: "gated", "too large") →
+        ``skipped``, until discovery sees a new revision."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._transaction() as db:
+            args = {"type": type, "id": id, "reason": reason}
+            self._update_entity(db, "status = 'skipped', reason = :reason", args)
+            return self._entity(db, type, id)
+
+    def get(self, type: str, id: str) -> EntityState | None:
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            row = db.execute(_SELECT_ENTITY, (type, id)).fetchone()
+        return None if row is None else entity_from_row(row)
+
+    def counts(self, type: str | None = None) -> Counter[str]:
+        """Entities per status, of one type or all. A Counter: statuses with no entity are left
+        out (so an empty store gives an empty, falsy result) yet read as 0."""
+        if type is not None:
+            _check(type, ENTITY_TYPES, "entity type")
+        counts: Counter[str] = Counter()
+        with self._connection() as db:
+            for t in (type,) if type else ENTITY_TYPES:  # one index range per type
+                query = "SELECT status, count(*) FROM entities WHERE type = ? GROUP BY status"
+                for status, n in db.execute(query, (t,)):
+                    counts[status] += n
+        return counts
+
+    def iter_entities(self, type: str | None = None, status: str | None = None) -> Iterator[EntityState]:
+        """Entities of one type and/or status, or all: models, then datasets, then Spaces, each by id.
+
+        Read a page at a time with no lock held in between, so workers keep updating meanwhile; a
+        row changed during the iteration may show its old or its new state.
+        """
+        if type is not None:
+            _check(type, ENTITY_TYPES, "entity type")
+        if status is not None:
+            _check(status, ENTITY_STATUSES, "entity status")
+        # Two query texts, not "(? IS NULL OR status = ?)": that would hide the status index.
+        by_status = "AND status = :status" if status is not None else ""
+        query = (
+            f"SELECT {ENTITY_COLUMNS} FROM entities"
+            f" WHERE type = :type {by_status} AND id > :after ORDER BY id LIMIT :n"
+        )
+        for t in (type,) if type else ENTITY_TYPES:
+            after = ""
+            while True:
+                with self._connection() as db:
+                    rows = db.execute(query, {"type": t, "status": status, "after": after, "n": _PAGE}).fetchall()
+                yield from map(entity_from_row, rows)
+                if len(rows) < _PAGE:
+                    break
+                after = rows[-1][1]
+
+    def retryable(self, type: str, max_attempts: int) -> list[EntityState]:
+        """Failed entities with attempts left, oldest failure first."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            rows = db.execute(
+                f"SELECT {ENTITY_COLUMNS} FROM entities WHERE type = ? AND status = 'failed' AND attempts < ?"
+                " ORDER BY updated_at, id",
+                (type, max_attempts),
+            )
+            return [entity_from_row(row) for row in rows]
+
+    def recover(self, *, force: bool = False) -> int:
+        """Put ``in_progress`` entities whose claiming process is gone back to ``pending``; return
+        how many. Runs on open. ``force`` takes back every claim, live owners' too: only for when
+        no worker of any process is running."""
+        with self._transaction() as db:
+            held = db.execute("SELECT DISTINCT owner_pid, owner_tag FROM entities WHERE status = 'in_progress'")
+            owners = [(pid, tag) for pid, tag in held.fetchall() if force or not owner.is_alive(pid, tag)]
+            recovered = 0
+            for pid, tag in owners:
+                recovered += db.execute(
+                    "UPDATE entities SET status = 'pending', claimed_sha = NULL, owner_pid = NULL, owner_tag = NULL,"
+                    " updated_at = ? WHERE status = 'in_progress' AND owner_pid IS ? AND owner_tag IS ?",
+                    (time.time(), pid, tag),
+                ).rowcount
+        return recovered
+
+    def _update_entity(self, db: sqlite3.Connection, assignments: str, args: dict[str, Any]) -> None:
+        """One UPDATE of one entity that also releases its claim; unknown entities are an error."""
+        updated = db.execute(
+            f"UPDATE entities SET {assignments}, claimed_sha = NULL, owner_pid = NULL, owner_tag = NULL,"
+            " updated_at = :now WHERE type = :type AND id = :id",
+            {**args, "now": time.time()},
+        ).rowcount
+        if not updated:
+            raise StoreError(
+                f"there is no {args['type']} {args['id']!r} in the state store; upsert_discovered() it first"
+            )
+
+    def _entity(self, db: sqlite3.Connection, type: str, id: str) -> EntityState:
+        return entity_from_row(db.execute(_SELECT_ENTITY, (type, id)).fetchone())
+
+    # -- files ---------------------------------------------------------------------------------
+    def record_file(
+        self,
+        type: str,
+        id: str,
+        path: str,
+        *,
+        size: int,
+        cid: str,
+        tsize: int,
+        oid: str | None = None,
+        sha256: str | None = None,
+    ) -> FileRecord:
+        """Record one file as verified and stored (replacing an older record of the same path).
+
+        Call it right after the file's blocks are stored: a resumed run skips what is recorded.
+        """
+        _check(type, ENTITY_TYPES, "entity type")
+        record = FileRecord(type, id, path, size, oid, sha256, cid, tsize, time.time())
+        with self._connection() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (type, id, path, size, oid, sha256, cid, tsize, record.recorded_at),
+            )
+        return record
+
+    def files(self, type: str, id: str) -> list[FileRecord]:
+        """The recorded files of one entity, by path."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            rows = db.execute(
+                f"SELECT {FILE_COLUMNS} FROM files WHERE type = ? AND entity_id = ? ORDER BY path", (type, id)
+            )
+            return [file_from_row(row) for row in rows]
+
+    def file(self, type: str, id: str, path: str) -> FileRecord | None:
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            row = db.execute(
+                f"SELECT {FILE_COLUMNS} FROM files WHERE type = ? AND entity_id = ? AND path = ?", (type, id, path)
+            ).fetchone()
+        return None if row is None else file_from_row(row)
+
+    def forget_files(self, type: str, id: str, keep_paths: Iterable[str]) -> int:
+        """Drop the records of this entity's files that are not in ``keep_paths`` (files deleted
+        from the repo); return how many."""
+        _check(type, ENTITY_TYPES, "entity type")
+        keep = set(keep_paths)
+        with self._transaction() as db:
+            paths = [p for (p,) in db.execute("SELECT path FROM files WHERE type = ? AND entity_id = ?", (type, id))]
+            gone = [(type, id, p) for p in paths if p not in keep]
+            db.executemany("DELETE FROM files WHERE type = ? AND entity_id = ? AND path = ?", gone)
+        return len(gone)
+
+    def cid_for_oid(self, oid: str) -> StoredBlob | None:
+        """(cid, tsize, size) of a stored file with this Hub ``oid`` in any repo, or None.
+
+        Identical blobs across repos and revisions are then stored once and downloaded once.
+        """
+        with self._connection() as db:
+            row = db.execute("SELECT cid, tsize, size FROM files WHERE oid = ? LIMIT 1", (oid,)).fetchone()
+        return None if row is None else StoredBlob(*row)
+
+    # -- trending snapshots --------------------------------------------------------------------
+    def record_trending(self, run_id: int, type: str, rows: Iterable[TrendingRow]) -> None:
+        """Record one trending list of ``type`` for ``run_id`` in one transaction, replacing what
+        that run recorded for that type before."""
+        _check(type, ENTITY_TYPES, "entity type")
+        rows = list(rows)
+        ranks = [row.rank for row in rows]
+        if len(set(ranks)) != len(ranks):
+            raise InvalidInputError(f"trending rows of run {run_id} repeat a rank")
+        now = time.time()
+        values = [
+            (run_id, type, r.rank, r.id, r.trending_score, r.likes, r.downloads, r.captured_at or now) for r in rows
+        ]
+        with self._transaction() as db:
+            db.execute("DELETE FROM trending WHERE run_id = ? AND type = ?", (run_id, type))
+            db.executemany(
+                f"INSERT INTO trending (run_id, type, {TRENDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values
+            )
+
+    def trending(self, type: str, run_id: int | None = None) -> list[TrendingRow]:
+        """The trending list of ``type`` recorded by ``run_id`` (default: the newest run that
+        recorded one), by rank; empty if there is none."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            if run_id is None:
+                (run_id,) = db.execute("SELECT max(run_id) FROM trending WHERE type = ?", (type,)).fetchone()
+            rows = db.execute(
+                f"SELECT {TRENDING_COLUMNS} FROM trending WHERE run_id = ? AND type = ? ORDER BY rank", (run_id, type)
+            )
+            return [trending_from_row(row) for row in rows]
+
+    def trending_runs(self, type: str) -> list[int]:
+        """The runs that recorded a trending list of ``type``, newest first."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            rows = db.execute("SELECT DISTINCT run_id FROM trending WHERE type = ? ORDER BY run_id DESC", (type,))
+            return [run_id for (run_id,) in rows]
+
+    # -- helpers -------------------------------------------------------------------------------
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for one thread at a time, in autocommit mode: each statement commits.
+        SQLite errors become StoreError."""
+        with self._lock:
+            if self._db is None:
+                raise StoreError(f"state store {self.path} is closed")
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise StoreError(f"state database {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction, committed on exit. IMMEDIATE takes the write lock up front:
+        a read-then-write transaction that starts as a reader can fail to upgrade with SQLITE_BUSY,
+        which the busy timeout does not retry."""
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise InvalidInputError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+
+
+def _stamp(when: float) -> str:
+    """A log line's time: UTC, to the second, readable in the log text."""
+    return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    try:
+        return to_json(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"cannot store as JSON: {exc}") from exc

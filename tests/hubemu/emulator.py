@@ -1,0 +1,245 @@
+"""``HubEmulator``: a local Hugging Face Hub (API + resolve) and its LFS CDN, for tests.
+
+    with HubEmulator(build_corpus(n_models=5)) as emu:
+        HfApi(endpoint=emu.endpoint).model_info("sentence-transformers/all-MiniLM-L6-v2")
+        emu.counts["info"]  # -> 1
+
+Two threaded stdlib servers on 127.0.0.1 with ephemeral ports: ``endpoint`` (the Hub) and
+``cdn_endpoint`` (LFS downloads, reached through 302 redirects). Every mutation is thread-safe
+and visible to the next request. Counters: ``counts`` (requests per kind: list, info, tree,
+paths_info, refs, commits, resolve_head, resolve_get, cdn_get, cdn_head, other, plus "429" for
+refusals; a refused request also counts in its kind), ``requests`` (method, path?query, status),
+``bytes_served`` / ``bytes_by_kind`` (body bytes sent), ``reset_counts()``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+
+from .cdn import CdnApp
+from .hub import HubApp
+from .quota import RateLimiter
+from .repo import DEFAULT_GITATTRIBUTES, Gated, Repo, RepoFile, is_lfs_path
+from .state import HubState
+from .wire import Request, Response, Server
+
+KINDS = (
+    "list", "info", "tree", "paths_info", "refs", "commits",
+    "resolve_head", "resolve_get", "cdn_get", "cdn_head", "other", "429",
+)
+
+
+class HubEmulator:
+    def __init__(
+        self,
+        corpus: Iterable[Repo] = (),
+        *,
+        latency: float = 0.0,
+        quotas: Mapping[str, int] | None = None,
+        window: float = 300.0,
+        tokens: Mapping[str, Iterable[str] | str] | None = None,
+        page_size: int = 1000,
+        tree_page_size: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``quotas``: requests per ``window`` seconds per bucket (api, resolvers, pages); None =
+        unlimited and no RateLimit headers. ``tokens``: token -> repo ids it may read when gated or
+        private, or "*" for all (default: ``ACCESS_TOKEN`` -> "*", ``NO_ACCESS_TOKEN`` -> none).
+        ``page_size``: the most items a listing page holds (the Hub: 1000); ``tree_page_size``
+        likewise for tree listings (the Hub: 1000, 50 with ``expand=true``)."""
+        self.latency = latency
+        self.page_size = page_size
+        self.tree_page_size = tree_page_size
+        self.state = HubState(tokens)
+        self.limiter = RateLimiter(quotas, window, clock)
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._bytes: Counter[str] = Counter()
+        self._requests: list[tuple[str, str, int]] = []
+        self._request_seq = 0
+        self._drops: dict[str, list[int]] = {}
+        self._lfs: dict[str, bytes] = {}
+        self._cdn_app = CdnApp(self)
+        self._hub: Server | None = None
+        self._cdn: Server | None = None
+        for repo in corpus:
+            self.add_repo(repo)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> HubEmulator:
+        if self._hub is None:
+            self._hub = Server(HubApp(self), self._record, lambda: self.latency)
+            self._cdn = Server(self._cdn_app, self._record, lambda: self.latency)
+            self._hub.start()
+            self._cdn.start()
+        return self
+
+    def stop(self) -> None:
+        for server in (self._hub, self._cdn):
+            if server is not None:
+                server.stop()
+        self._hub = self._cdn = None
+
+    def __enter__(self) -> HubEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        if self._hub is None:
+            raise RuntimeError("the emulator is not started")
+        return self._hub.url
+
+    @property
+    def cdn_endpoint(self) -> str:
+        if self._cdn is None:
+            raise RuntimeError("the emulator is not started")
+        return self._cdn.url
+
+    # -- content -----------------------------------------------------------------------------
+    def add_repo(self, repo: Repo) -> None:
+        self.state.add(repo)
+        self._keep_lfs(repo.files)
+
+    def repo(self, repo_id: str, repo_type: str | None = None) -> Repo:
+        """The repo as now hosted (main branch)."""
+        with self.state.lock:
+            return self.state.find(repo_id, repo_type).repo
+
+    def update_file(
+        self,
+        repo_id: str,
+        path: str,
+        data: bytes,
+        *,
+        lfs: bool | None = None,
+        repo_type: str | None = None,
+        message: str | None = None,
+    ) -> str:
+        """Add or replace one file in a new commit on main; returns the new commit sha. ``lfs``
+        defaults to what the repo's .gitattributes (or the Hub's default one) and size say."""
+        if lfs is None:
+            current = self.repo(repo_id, repo_type).file(".gitattributes")
+            rules = current.data.decode("utf-8", "replace") if current else DEFAULT_GITATTRIBUTES
+            lfs = is_lfs_path(path, len(data), rules)
+        new = RepoFile(path, data, lfs)
+        self._keep_lfs([new])
+        return self.state.commit_files(repo_id, {path: new}, repo_type=repo_type, title=message or f"Upload {path}")
+
+    def delete_file(self, repo_id: str, path: str, *, repo_type: str | None = None) -> str:
+        return self.state.commit_files(repo_id, {path: None}, repo_type=repo_type, title=f"Delete {path}")
+
+    def remove_repo(self, repo_id: str, repo_type: str | None = None) -> None:
+        self.state.remove(repo_id, repo_type)
+
+    def rename_repo(self, old: str, new: str, repo_type: str | None = None) -> None:
+        """Move a repo; the old id then answers 307 to the new one (API and resolve URLs)."""
+        self.state.rename(old, new, repo_type)
+
+    def set_gated(self, repo_id: str, gated: Gated | bool = True, repo_type: str | None = None) -> None:
+        """True means "auto"; "manual" and False as on the Hub."""
+        self.state.set_gated(repo_id, gated, repo_type)
+
+    def set_private(self, repo_id: str, private: bool = True, repo_type: str | None = None) -> None:
+        self.state.update(repo_id, repo_type, private=private)
+
+    def set_disabled(self, repo_id: str, disabled: bool = True, repo_type: str | None = None) -> None:
+        self.state.update(repo_id, repo_type, disabled=disabled)
+
+    def set_trending(self, repo_id: str, score: int, repo_type: str | None = None) -> None:
+        self.state.update(repo_id, repo_type, trending_score=score)
+
+    def update_repo(self, repo_id: str, repo_type: str | None = None, **fields: object) -> Repo:
+        """Change metadata (likes, downloads, tags, ...); files and sha change via update_file."""
+        if {"files", "sha", "id", "type"} & set(fields):
+            raise ValueError("use update_file / rename_repo for files, sha and id")
+        return self.state.update(repo_id, repo_type, **fields)
+
+    def grant(self, token: str, repo_id: str | None = None) -> None:
+        """Make ``token`` valid, and with ``repo_id`` let it read that gated or private repo."""
+        self.state.grant(token, repo_id)
+
+    def drop_connection(
+        self, repo_id: str, path: str, *, after_bytes: int, times: int = 1, repo_type: str | None = None
+    ) -> None:
+        """Make the next ``times`` GETs of this file (resolve or CDN) send only ``after_bytes``
+        body bytes of the announced length, then close the connection."""
+        repo_file = self.repo(repo_id, repo_type).file(path)
+        if repo_file is None:
+            raise KeyError(f"{repo_id}: no file {path!r}")
+        with self._lock:
+            self._drops[repo_file.sha256] = [after_bytes, times]
+
+    # -- counters ----------------------------------------------------------------------------
+    @property
+    def counts(self) -> Counter[str]:
+        with self._lock:
+            out: Counter[str] = Counter(dict.fromkeys(KINDS, 0))
+            out.update(self._counts)
+            return out
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def bytes_served(self) -> int:
+        with self._lock:
+            return sum(self._bytes.values())
+
+    @property
+    def bytes_by_kind(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self._bytes)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._bytes.clear()
+            self._requests.clear()
+
+    def reset_quotas(self) -> None:
+        self.limiter.reset()
+
+    # -- used by the servers -----------------------------------------------------------------
+    def _record(self, request: Request, response: Response, body_bytes: int) -> None:
+        with self._lock:
+            self._counts[response.kind] += 1
+            if response.status == 429:
+                self._counts["429"] += 1
+            self._bytes[response.kind] += body_bytes
+            self._requests.append((request.method, request.target, response.status))
+
+    def next_request_id(self) -> str:
+        with self._lock:
+            self._request_seq += 1
+            return f"Root=1-{int(time.time()):08x}-{self._request_seq:024x}"
+
+    def _keep_lfs(self, files: Iterable[RepoFile]) -> None:
+        with self._lock:
+            for f in files:
+                if f.lfs:
+                    self._lfs.setdefault(f.sha256, f.data)
+
+    def lfs_blob(self, sha256: str) -> bytes | None:
+        with self._lock:
+            return self._lfs.get(sha256)
+
+    def cdn_url(self, repo: Repo, repo_file: RepoFile) -> str:
+        return self._cdn_app.url(self.cdn_endpoint, repo, repo_file)
+
+    def take_drop(self, sha256: str) -> int | None:
+        with self._lock:
+            plan = self._drops.get(sha256)
+            if plan is None:
+                return None
+            plan[1] -= 1
+            if plan[1] <= 0:
+                del self._drops[sha256]
+            return plan[0]

@@ -1,0 +1,153 @@
+"""``GET /api/models|datasets|spaces``: filters, sort order and cursor pagination.
+
+The Hub pages listings with ``limit`` as the page size (at most 1000) and a ``Link: <absolute
+url>; rel="next"`` header whose URL repeats the query with an opaque ``cursor``. Here the cursor
+is keyset-based (the last item's sort key and id, base64url-encoded), so items added between two
+pages neither shift nor duplicate the ones already seen, as with the Hub's cursors.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .repo import Repo
+
+SORT_KEYS = {
+    "trendingScore": "trending_score",
+    "trending_score": "trending_score",
+    "likes": "likes",
+    "downloads": "downloads",
+    "createdAt": "created_at",
+    "created_at": "created_at",
+    "lastModified": "last_modified",
+    "last_modified": "last_modified",
+    "id": "id",
+}
+MAX_PAGE = 1000
+
+
+class BadQuery(ValueError):
+    """A query the Hub answers with 400."""
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    search: list[str]
+    author: str | None
+    filters: list[str]
+    pipeline_tag: str | None
+    gated: bool | None
+    sort: str
+    descending: bool
+    limit: int
+    cursor: tuple[Any, str] | None
+    expand: list[str]
+    full: bool
+    card_data: bool
+    config: bool
+
+    @classmethod
+    def parse(cls, params: dict[str, list[str]], *, page_size: int, valid_expand: Sequence[str]) -> ListQuery:
+        def one(name: str) -> str | None:
+            values = params.get(name)
+            return values[-1] if values else None
+
+        sort = one("sort") or "trendingScore"
+        if sort not in SORT_KEYS:
+            raise BadQuery(f'Invalid sort parameter "{sort}"')
+        direction = one("direction")
+        if direction not in (None, "-1", "1"):
+            raise BadQuery('"direction" must be -1 or 1')
+        limit_text = one("limit")
+        try:
+            limit = int(limit_text) if limit_text is not None else page_size
+        except ValueError:
+            raise BadQuery('"limit" must be an integer') from None
+        if limit < 1:
+            raise BadQuery('"limit" must be positive')
+        expand = params.get("expand", []) + params.get("expand[]", [])
+        bad = [e for e in expand if e not in valid_expand]
+        if bad:
+            raise BadQuery(f'"expand" must be one of {list(valid_expand)}; got {bad}')
+        full = _truthy(one("full"))
+        if expand and (full or _truthy(one("cardData")) or _truthy(one("config"))):
+            raise BadQuery('"expand" cannot be combined with "full", "cardData" or "config"')
+        gated = one("gated")
+        return cls(
+            search=[s.lower() for s in params.get("search", []) if s],
+            author=one("author"),
+            filters=[f for v in params.get("filter", []) for f in v.split(",") if f],
+            pipeline_tag=one("pipeline_tag"),
+            gated=None if gated is None else _truthy(gated),
+            sort=SORT_KEYS[sort],
+            descending=direction != "1",
+            limit=min(limit, page_size, MAX_PAGE),
+            cursor=decode_cursor(one("cursor")),
+            expand=expand,
+            full=full,
+            card_data=_truthy(one("cardData")),
+            config=_truthy(one("config")),
+        )
+
+    def matches(self, repo: Repo) -> bool:
+        lowered = repo.id.lower()
+        if any(s not in lowered for s in self.search):
+            return False
+        if self.author is not None and repo.author.lower() != self.author.lower():
+            return False
+        tags = set(repo.tags)
+        extra = {repo.library_name, repo.pipeline_tag, repo.sdk} - {None}
+        if any(f not in tags and f not in extra for f in self.filters):
+            return False
+        if self.pipeline_tag is not None and repo.pipeline_tag != self.pipeline_tag:
+            return False
+        if self.gated is not None and bool(repo.gated) != self.gated:
+            return False
+        return True
+
+    def key(self, repo: Repo) -> tuple[Any, str]:
+        value = getattr(repo, self.sort)
+        if self.sort in ("created_at", "last_modified"):
+            value = value.timestamp()
+        if self.sort == "id":
+            value = value.lower()
+        if self.descending and not isinstance(value, str):
+            value = -value
+        return (value, repo.id)
+
+    def page(self, repos: list[Repo]) -> tuple[list[Repo], tuple[Any, str] | None]:
+        """The page after the cursor, and the cursor for the next page (None on the last)."""
+        ordered = sorted((r for r in repos if self.matches(r)), key=self.key)
+        if self.descending and self.sort == "id":
+            ordered.reverse()
+        if self.cursor is not None:
+            after = self.cursor
+            if self.descending and self.sort == "id":
+                ordered = [r for r in ordered if self.key(r) < after]
+            else:
+                ordered = [r for r in ordered if self.key(r) > tuple(after)]
+        page = ordered[: self.limit]
+        more = len(ordered) > self.limit
+        return page, (self.key(page[-1]) if more and page else None)
+
+
+def encode_cursor(key: tuple[Any, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str | None) -> tuple[Any, str] | None:
+    if not text:
+        return None
+    try:
+        value, repo_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, TypeError):
+        raise BadQuery("Invalid cursor") from None
+    return (value, repo_id)

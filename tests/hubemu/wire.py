@@ -1,0 +1,202 @@
+"""HTTP plumbing shared by the Hub and CDN servers: a threaded stdlib server that can be stopped
+with its keep-alive connections, a ``Response`` value, and Range handling.
+
+Each server has an ``app(Request) -> Response`` callable; the handler does the I/O: it sleeps the
+configured latency, asks the app, records the request *before* writing (so counters are exact as
+soon as the client holds the answer), then writes headers and body. A response with
+``drop_after`` sends that many body bytes of a longer ``Content-Length`` and closes the connection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+CHUNK = 1 << 20
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+@dataclass
+class Request:
+    method: str
+    target: str  # path?query as received
+    path: str  # raw (still percent-encoded) path
+    query: dict[str, list[str]]
+    headers: Any  # email.message.Message: case-insensitive .get()
+    body: bytes = b""
+
+    @property
+    def token(self) -> str | None:
+        auth = self.headers.get("Authorization") or ""
+        scheme, _, value = auth.partition(" ")
+        return (value.strip() or None) if scheme.lower() == "bearer" else None
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | memoryview = b""
+    kind: str = "other"
+    drop_after: int | None = None
+
+
+def json_response(status: int, payload: Any, **headers: str) -> Response:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return Response(status, {"Content-Type": "application/json; charset=utf-8", **headers}, body)
+
+
+def error_response(status: int, code: str, message: str, **headers: str) -> Response:
+    """An error as the Hub sends it: JSON body, and the X-Error-Code / X-Error-Message headers."""
+    response = json_response(status, {"error": message}, **headers)
+    response.headers["X-Error-Code"] = code
+    response.headers["X-Error-Message"] = message
+    return response
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+    """``(start, end)`` inclusive for a satisfiable single range, None without a Range header,
+    "unsatisfiable" for a range past the end. Malformed or multiple ranges are ignored (None)."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None or (not match.group(1) and not match.group(2)):
+        return None
+    first, last = match.groups()
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+        if start >= size or (last and int(last) < start):
+            return "unsatisfiable"
+    else:
+        suffix = int(last)
+        if suffix == 0:
+            return "unsatisfiable"
+        start, end = max(size - suffix, 0), size - 1
+    return (start, end)
+
+
+def content_response(request: Request, data: bytes, headers: dict[str, str], kind: str) -> Response:
+    """200 with the whole ``data``, or 206/416 for a Range request."""
+    size = len(data)
+    headers = {"Accept-Ranges": "bytes", **headers}
+    rng = byte_range(request.headers.get("Range"), size)
+    if rng == "unsatisfiable":
+        response = error_response(416, "RangeNotSatisfiable", "Requested range not satisfiable")
+        response.headers["Content-Range"] = f"bytes */{size}"
+        response.kind = kind
+        return response
+    if rng is None:
+        return Response(200, headers, memoryview(data), kind)
+    start, end = rng  # type: ignore[misc]
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return Response(206, headers, memoryview(data)[start : end + 1], kind)
+
+
+class Server(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that remembers its open connections so that ``stop`` can cut them."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        app: Callable[[Request], Response],
+        record: Callable[[Request, Response, int], None],
+        latency: Callable[[], float],
+    ) -> None:
+        self.app, self.record, self.latency = app, record, latency
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr logging
+        pass
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        request = Request(
+            self.command, self.path, parts.path, parse_qs(parts.query, keep_blank_values=True), self.headers, body
+        )
+        delay = self.server.latency()
+        if delay > 0:
+            threading.Event().wait(delay)
+        try:
+            response = self.server.app(request)
+        except Exception as exc:  # an emulator bug: answer 500 like a broken server would
+            response = error_response(500, "InternalError", f"emulator error: {exc!r}")
+        body_view = memoryview(response.body)
+        sent = 0 if self.command == "HEAD" else len(body_view)
+        if response.drop_after is not None and self.command != "HEAD":
+            sent = min(sent, response.drop_after)
+        self.server.record(request, response, sent)
+        self.send_response(response.status)
+        headers = dict(response.headers)
+        headers.setdefault("Content-Length", str(len(body_view)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if response.drop_after is not None and self.command != "HEAD":
+            self.close_connection = True  # cut after `sent` bytes, unannounced like a real drop
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        try:
+            for offset in range(0, sent, CHUNK):
+                self.wfile.write(body_view[offset : min(offset + CHUNK, sent)])
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
