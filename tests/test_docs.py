@@ -36,3 +36,18 @@ def test_every_ipfs_subcommand_is_in_the_readme() -> None:
         for full in names:
             head, _, child = full.rpartition(" ")
             assert full in readme or (child and re.search(rf"{re.escape(head)} [^\n]*\b{child}\b", readme)), full
+
+
+def test_every_top_level_command_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    groups = next(a for a in build_parser()._actions if a.dest == "group").choices  # noqa: SLF001
+    assert set(groups) >= {"models", "status", "trending", "sync", "ipfs"}
+    for name in groups:
+        assert f"hf-ipfs-scraper {name}" in readme or f"`{name} " in readme, name
+
+
+def test_architecture_names_only_modules_that_exist() -> None:
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    for ref in set(re.findall(r"`((?:[a-z_]+/)*[a-z_]+\.py)", text)):
+        matches = list((ROOT / "hf_ipfs_scraper").glob(f"**/{ref}")) + list((ROOT / "hf_ipfs_scraper").glob(ref))
+        assert matches, f"ARCHITECTURE.md names {ref}, which does not exist"

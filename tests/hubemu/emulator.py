@@ -27,7 +27,7 @@ from .state import HubState
 from .wire import Request, Response, Server
 
 KINDS = (
-    "list", "info", "tree", "paths_info", "refs", "commits",
+    "harnesses", "list", "info", "tree", "paths_info", "refs", "commits",
     "resolve_head", "resolve_get", "cdn_get", "cdn_head", "other", "429",
 )
 

@@ -86,6 +86,8 @@ class HubApp:
             return error_response(405, "MethodNotAllowed", f"{request.method} is not allowed here")
         if route.kind == "list":
             return self.list(route, request)
+        if route.kind == "harnesses":  # the real registry's shape; no harness is registered here
+            return json_response(200, {"standardEnvVars": ["AI_AGENT", "AGENT"], "harnesses": {}})
         found = self._lookup(route, request)
         if isinstance(found, Response):
             return found

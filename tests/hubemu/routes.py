@@ -22,6 +22,7 @@ TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 SUBROUTES = {"revision", "tree", "paths-info", "refs", "commits", "resolve", "discussions", "settings"}
 METHODS = {
+    "harnesses": ("GET", "HEAD"),
     "list": ("GET", "HEAD"),
     "info": ("GET", "HEAD"),
     "tree": ("GET", "HEAD"),
@@ -66,6 +67,8 @@ def parse_route(method: str, raw_path: str) -> Route:
 
 
 def _parse_api(segs: list[str]) -> Route:
+    if segs[1:] == ["agent-harnesses"]:  # huggingface_hub >= 2 fetches it once a day (agent detection)
+        return Route("harnesses")
     if len(segs) == 2 and segs[1] in TYPES:
         return Route("list", TYPES[segs[1]])
     if len(segs) < 3 or segs[1] not in TYPES or not segs[2]:
