@@ -7,7 +7,6 @@ Flags and printed lines follow Kubo (``added <cid> <path>``, ``-Q`` for the root
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path

@@ -21,9 +21,6 @@ from its first block until its pin is recorded.
 from __future__ import annotations
 
 import base64
-import ctypes
-import ctypes.util
-import fcntl
 import hashlib
 import json
 import os
@@ -43,16 +40,11 @@ from ..errors import (
     NotAStoreError,
     ReadOnlyStoreError,
     StoreError,
-    StoreLockedError,
 )
 from ..ipfs import dagpb
 from ..ipfs.cid import DAG_PB, IDENTITY, RAW, SHA2_256, CID, make_cid
 from ..ipfs.sink import Pieces
-
-try:
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-except OSError:  # pragma: no cover - no C library to load
-    _LIBC = None
+from ._durable import SharedExclusiveLock, file_size, fsync_dir, fsync_file, syncfs, take_lock, unlink
 
 _MARKER = {"kind": "hf-ipfs-scraper-blockstore", "version": 1}
 _SHARDING = "/repo/flatfs/shard/v1/next-to-last/2\n"
@@ -110,50 +102,6 @@ class RepoStat:
         return self.logical_bytes_added / self.bytes_stored if self.bytes_stored else 1.0
 
 
-class _SharedExclusiveLock:
-    """A reader–writer lock: many shared holders (adds) or one exclusive holder (gc).
-
-    Shared holders are preferred: a thread holding the guard may hand work to other threads that
-    take it too, and making them wait behind a pending gc would deadlock. The price is that gc
-    waits for a moment when no add is in flight. Nobody sleeps here while holding another lock.
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._shared = 0
-        self._exclusive = False
-        self._local = threading.local()  # per-thread shared depth, to refuse gc inside the guard
-
-    @contextmanager
-    def shared(self) -> Iterator[None]:
-        with self._cond:
-            self._cond.wait_for(lambda: not self._exclusive)
-            self._shared += 1
-        self._local.depth = getattr(self._local, "depth", 0) + 1
-        try:
-            yield
-        finally:
-            self._local.depth -= 1
-            with self._cond:
-                self._shared -= 1
-                if not self._shared:
-                    self._cond.notify_all()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        if getattr(self._local, "depth", 0):
-            raise StoreError("gc() cannot run inside gc_guard(): it would wait for itself")
-        with self._cond:
-            self._cond.wait_for(lambda: not (self._exclusive or self._shared))
-            self._exclusive = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._exclusive = False
-                self._cond.notify_all()
-
-
 class BlockStore:
     """Blocks on disk in Kubo's flatfs layout, named recursive pins, mark-and-sweep gc.
 
@@ -176,14 +124,14 @@ class BlockStore:
         self._lock_fd: int | None = None
         self._db: sqlite3.Connection | None = None
         self._db_lock = threading.Lock()
-        self._guard = _SharedExclusiveLock()
+        self._guard = SharedExclusiveLock()
         self._unsynced: set[str] = set()  # files and shard folders written since the last sync
         self._unsynced_lock = threading.Lock()
         self._closed = False
         self._open_or_create(create and not readonly)
         try:
             if not readonly:
-                self._lock_fd = _take_lock(self.path)
+                self._lock_fd = take_lock(self.path)
                 self._blocks.mkdir(exist_ok=True)
                 if not (self._blocks / "SHARDING").exists():
                     (self._blocks / "SHARDING").write_text(_SHARDING, encoding="ascii")
@@ -229,13 +177,13 @@ class BlockStore:
             pending, self._unsynced = self._unsynced, set()
         if not pending or not self.fsync:
             return
-        if _syncfs(self._blocks):
+        if syncfs(self._blocks):
             return
         for path in sorted(pending, key=len, reverse=True):  # files first, then their folders
             if os.path.isdir(path):
-                _fsync_dir(path)
+                fsync_dir(path)
             elif os.path.exists(path):
-                _fsync_file(path)
+                fsync_file(path)
 
     def close(self) -> None:
         """Flush unsynced blocks, release the write lock and the pin database; twice is fine."""
@@ -296,7 +244,7 @@ class BlockStore:
                     f.write(piece)
             os.replace(tmp, final)
         except BaseException:
-            _unlink(tmp)
+            unlink(tmp)
             raise
         if self.fsync:
             with self._unsynced_lock:
@@ -313,7 +261,7 @@ class BlockStore:
         self._check_writable()
         if _inline(cid) is not None:
             return False
-        return _unlink(self._file(cid.multihash))
+        return unlink(self._file(cid.multihash))
 
     def iter_multihashes(self) -> Iterator[bytes]:
         """The multihash of every stored block, shard by shard."""
@@ -422,8 +370,8 @@ class BlockStore:
             removed = freed = 0
             for multihash, path in self._scan():
                 if multihash not in reachable:
-                    size = _size(path)
-                    if _unlink(path):
+                    size = file_size(path)
+                    if unlink(path):
                         removed += 1
                         freed += size
             freed += self._remove_stale_temps()
@@ -485,7 +433,7 @@ class BlockStore:
     def stat(self) -> RepoStat:
         blocks = stored = 0
         for _multihash, path in self._scan():
-            stored += _size(path)
+            stored += file_size(path)
             blocks += 1
         with self._connection() as db:
             (pins,) = db.execute("SELECT count(*) FROM pins").fetchone()
@@ -539,7 +487,7 @@ class BlockStore:
                     info = os.stat(path)
                 except FileNotFoundError:
                     continue
-                if info.st_mtime < cutoff and _unlink(path):
+                if info.st_mtime < cutoff and unlink(path):
                     freed += info.st_size
         return freed
 
@@ -615,69 +563,4 @@ def _write_marker(path: Path, fsync: bool) -> None:
             os.fsync(f.fileno())
     os.replace(tmp, path / "store.json")
     if fsync:
-        _fsync_dir(path)
-
-
-def _take_lock(store: Path) -> int:
-    """Take the writer lock without waiting; the descriptor returned holds it until closed."""
-    fd = os.open(store / "store.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-        os.close(fd)
-        raise StoreLockedError(
-            f"store {store} is locked by another writer (pid {holder}); close it or open read-only"
-        ) from None
-    except BaseException:
-        os.close(fd)
-        raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-    return fd
-
-
-def _syncfs(path: Path) -> bool:
-    """One syncfs(2) on the filesystem holding ``path``; False where the call does not exist."""
-    syncfs = getattr(_LIBC, "syncfs", None) if _LIBC is not None else None
-    if syncfs is None:
-        return False
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if syncfs(fd) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"syncfs failed: {os.strerror(err)}", str(path))
-    finally:
-        os.close(fd)
-    return True
-
-
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str | Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _unlink(path: str) -> bool:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return False
-    return True
+        fsync_dir(path)
