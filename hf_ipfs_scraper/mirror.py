@@ -13,6 +13,7 @@ import time
 from typing import Callable
 
 from .config import Config, load_config
+from .errors import HubError
 from .hub import transport
 from .hub.client import HubClient
 from .ipfs.options import ImportOptions
@@ -84,14 +85,29 @@ class Mirror:
         every: float | None = None,
         runs: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_run: Callable[[RunSummary], None] | None = None,
     ) -> list[RunSummary]:
-        """Run ``scrape_models`` every ``every`` seconds (``runs`` times, or until interrupted)."""
+        """Run ``scrape_models`` every ``every`` seconds (``runs`` times, or until interrupted).
+
+        A run the Hub makes impossible (the listing cannot be fetched: network down, 5xx) does not
+        end the loop: its summary says ``status="failed"`` with the ``error``, and the next run comes
+        at the next interval. ``on_run`` is called with each summary as soon as its run ends.
+        """
         interval = every or self.config.sync_every
         summaries: list[RunSummary] = []
         while runs is None or len(summaries) < runs:
             began = time.monotonic()
-            summaries.append(self.scrape_models())
-            logger.info("%s", summaries[-1])
+            try:
+                summary = self.scrape_models()
+            except HubError as exc:
+                summary = self.pipeline.last_summary or RunSummary(0, "model", status="failed")
+                summary.error = summary.error or str(exc)
+                logger.error("%s", summary)
+            else:
+                logger.info("%s", summary)
+            summaries.append(summary)
+            if on_run is not None:
+                on_run(summary)
             if runs is not None and len(summaries) >= runs:
                 break
             sleep(max(0.0, interval - (time.monotonic() - began)))

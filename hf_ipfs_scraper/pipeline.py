@@ -29,15 +29,20 @@ from .hub.download import Cancelled
 from .ipfs.cid import CID
 from .ipfs.importer import Node
 from .layout import repo_dir, write_json, write_text
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, ScraperHandle
 from .records import RepoFile, RepoRecord
 from .scrapers.base import RepoScraper
-from .state import StateStore, TrendingRow
+from .state import FileRecord, StateStore, TrendingRow
 from .storage.base import Storage
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, dict[str, object]], None]
+
+# Why a repo is skipped before any request for it (decided again at each run from the listing).
+_PRIVATE = "a private repo is not mirrored"
+_DISABLED = "the Hub has disabled this repo"
+_GATED_NO_TOKEN = "needs an access token with accepted terms (set HF_TOKEN)"
 
 
 @dataclass
@@ -61,11 +66,14 @@ class RunSummary:
     seconds: float = 0.0
     skips: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None  # why the run itself failed (the listing could not be fetched...)
 
     def as_dict(self) -> dict[str, object]:
         return {k: (list(map(list, v)) if k in ("skips", "failures") else v) for k, v in self.__dict__.items()}
 
     def __str__(self) -> str:
+        if self.error is not None:
+            return f"run {self.run_id} ({self.repo_type}s) failed after {self.seconds:.1f}s: {self.error}"
         lines = [
             f"run {self.run_id} ({self.repo_type}s) {self.status} in {self.seconds:.1f}s: "
             f"{self.discovered} trending, {self.mirrored} mirrored, {self.unchanged} unchanged, "
@@ -101,6 +109,8 @@ class Pipeline:
         self.progress = progress or (lambda kind, data: None)
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._inflight: dict[str, threading.Event] = {}  # oid -> set when its download ends
+        self.last_summary: RunSummary | None = None  # of the latest run, also when it raised
 
     def stop(self) -> None:
         """Ask the run to stop soon: no new repo starts, downloads in flight are abandoned."""
@@ -111,27 +121,33 @@ class Pipeline:
         limit = limit or self.config.scrape_limit
         workers = workers or self.config.scrape_workers
         started = time.monotonic()
-        self.limiter.reset_stats()
+        before = self.limiter.stats()  # counters are process-wide: a run reports its difference
+        handle = self.limiter.register(scraper.run_key)  # concurrent scrapers split the quota fairly
         run = self.state.start_run(scraper.run_key)
-        summary = RunSummary(run.id, scraper.repo_type)
+        summary = self.last_summary = RunSummary(run.id, scraper.repo_type)
         self._stop.clear()
         status = "failed"
         try:
-            todo = self._discover(scraper, limit, run.id, summary)
+            with handle.bind():
+                todo = self._discover(scraper, limit, run.id, summary)
             self.progress("start", {"repos": len(todo), "discovered": summary.discovered})
-            self._mirror_all(scraper, todo, workers, summary)
+            self._mirror_all(scraper, todo, workers, summary, handle)
             status = "interrupted" if self._stop.is_set() else "completed"
         except KeyboardInterrupt:
             self._stop.set()
             status = "interrupted"
             raise
+        except Exception as exc:
+            summary.error = str(exc)
+            raise
         finally:
+            self.limiter.unregister(handle)
             summary.status = status
             summary.seconds = time.monotonic() - started
-            stats = self.limiter.stats()
-            summary.requests = dict(stats.requests)
-            summary.responses_429 = stats.responses_429
-            summary.seconds_waited = stats.seconds_waited
+            after = self.limiter.stats()
+            summary.requests = {b: n - before.requests.get(b, 0) for b, n in after.requests.items()}
+            summary.responses_429 = after.responses_429 - before.responses_429
+            summary.seconds_waited = after.seconds_waited - before.seconds_waited
             self.state.finish_run(run.id, status, summary.as_dict())
         return summary
 
@@ -159,6 +175,12 @@ class Pipeline:
             if entity.status == "done" and entity.sha == record.sha:
                 summary.unchanged += 1
                 continue
+            if entity.status == "skipped":  # same revision (a new one resets the entity to pending)
+                if self._still_skipped(record, entity.reason or ""):
+                    summary.skipped += 1
+                    summary.skips.append((record.id, entity.reason or "skipped"))
+                    continue
+                self.state.reopen(record.type, record.id)
             if entity.status == "failed" and entity.attempts >= self.config.scrape_max_attempts:
                 summary.failed += 1
                 summary.failures.append((record.id, f"gave up after {entity.attempts} attempts: {entity.last_error}"))
@@ -166,7 +188,9 @@ class Pipeline:
             todo.append(record)
         return todo
 
-    def _mirror_all(self, scraper: RepoScraper, todo: list[RepoRecord], workers: int, summary: RunSummary) -> None:
+    def _mirror_all(
+        self, scraper: RepoScraper, todo: list[RepoRecord], workers: int, summary: RunSummary, handle: ScraperHandle
+    ) -> None:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hf-ipfs-mirror")
         pending: dict[Future[None], RepoRecord] = {}
         queue = list(reversed(todo))
@@ -174,7 +198,7 @@ class Pipeline:
             while queue or pending:
                 while queue and len(pending) < workers and not self._stop.is_set():
                     record = queue.pop()
-                    pending[pool.submit(self._mirror_one, scraper, record, summary)] = record
+                    pending[pool.submit(self._mirror_bound, handle, scraper, record, summary)] = record
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -188,6 +212,10 @@ class Pipeline:
             pool.shutdown(wait=True, cancel_futures=True)
 
     # -- one repo ----------------------------------------------------------------------------
+    def _mirror_bound(self, handle: ScraperHandle, scraper: RepoScraper, record: RepoRecord, summary: RunSummary) -> None:
+        with handle.bind():  # this worker's requests count against the scraper's share
+            self._mirror_one(scraper, record, summary)
+
     def _mirror_one(self, scraper: RepoScraper, record: RepoRecord, summary: RunSummary) -> None:
         state = self.state
         if self._stop.is_set() or not state.claim(
@@ -222,10 +250,33 @@ class Pipeline:
 
     def _check_available(self, record: RepoRecord) -> None:
         """Skip what the listing already says cannot be mirrored, before any request for it."""
+        if record.private:
+            raise RepoUnavailableError("private", _PRIVATE)
         if record.disabled:
-            raise RepoUnavailableError("disabled", "the Hub has disabled this repo")
+            raise RepoUnavailableError("disabled", _DISABLED)
         if record.gated and not self.client.token:
-            raise RepoUnavailableError("gated", "needs an access token with accepted terms (set HF_TOKEN)")
+            raise RepoUnavailableError("gated", _GATED_NO_TOKEN)
+
+    def _still_skipped(self, record: RepoRecord, reason: str) -> bool:
+        """Whether a repo skipped at this revision stays skipped, without a request.
+
+        A skip the listing alone decided (private, disabled, gated without a token) is decided
+        again from this listing: a token set since, or a repo made public, mirrors it now. A repo
+        too large for ``filters.max_repo_size`` is tried again once the limit is raised above its
+        size. A skip a request decided (not found, a token without access) holds until a new revision.
+        """
+        kind, _, message = reason.partition(": ")
+        if kind == "too_large":
+            size = message.split(" ", 1)[0]
+            limit = self.config.filters_max_repo_size
+            return not size.isdigit() or (limit != 0 and int(size) > limit)
+        if message not in (_PRIVATE, _DISABLED, _GATED_NO_TOKEN):
+            return True
+        try:
+            self._check_available(record)
+        except RepoUnavailableError:
+            return True
+        return False
 
     def _keep(self, file: RepoFile) -> str | None:
         """Why a file is left out (None: kept)."""
@@ -256,14 +307,12 @@ class Pipeline:
             for file in kept:
                 if self._stop.is_set():
                     raise Cancelled(f"{record.id}: stopping")
-                node = self._reuse(file, known.get(file.path))
-                if node is None:
-                    node = self._download(record, file)
-                    with self._lock:
+                node, downloaded = self._fetch(record, file, known.get(file.path))
+                with self._lock:
+                    if downloaded:
                         summary.files_downloaded += 1
                         summary.bytes_downloaded += file.size
-                else:
-                    with self._lock:
+                    else:
                         summary.files_reused += 1
                 nodes[file.path] = node
                 entries.append({"path": file.path, "size": file.size, "oid": file.oid,
@@ -284,6 +333,32 @@ class Pipeline:
         state.forget_files(record.type, record.id, keep_paths=[f.path for f in kept])
         state.mark_done(record.type, record.id, record.sha, str(root.cid))
 
+    def _fetch(self, record: RepoRecord, file: RepoFile, known: FileRecord | None) -> tuple[Node, bool]:
+        """The file's DAG, recorded for this repo: reused when its bytes are stored, else downloaded
+        (True). Workers never fetch one blob twice at once: a second one waits for the first."""
+        while True:
+            node = self._reuse(file, known)
+            if node is not None:
+                if known is None or (known.oid, known.cid) != (file.oid, str(node.cid)):
+                    self._record(record, file, node)
+                return node, False
+            with self._lock:
+                busy = self._inflight.get(file.oid)
+                mine = busy is None
+                if busy is None:
+                    busy = self._inflight[file.oid] = threading.Event()
+            if not mine:
+                while not busy.wait(0.2):
+                    if self._stop.is_set():
+                        raise Cancelled(f"{record.id}: stopping")
+                continue  # stored by the other worker now (or it failed: try ourselves)
+            try:
+                return self._download(record, file), True
+            finally:
+                with self._lock:
+                    del self._inflight[file.oid]
+                busy.set()
+
     def _reuse(self, file: RepoFile, known: object) -> Node | None:
         """A stored DAG for these exact bytes: this repo's earlier revision, or any repo's same blob."""
         for hit in (known if getattr(known, "oid", None) == file.oid else None, self.state.cid_for_oid(file.oid)):
@@ -300,11 +375,15 @@ class Pipeline:
 
         with self.client.open_file(file, record, on_bytes=on_bytes, cancel=self._stop.is_set) as stream:
             node = self.storage.add_file(stream)
+        self._record(record, file, node)
+        return node
+
+    def _record(self, record: RepoRecord, file: RepoFile, node: Node) -> None:
+        """The file is verified and stored: a resumed run skips it."""
         self.state.record_file(
             record.type, record.id, file.path, size=file.size, oid=file.oid, sha256=file.lfs_sha256,
             cid=str(node.cid), tsize=node.tsize,
         )
-        return node
 
     def _unpin_quietly(self, cid_text: str) -> None:
         """Drop the pin of a repo's previous revision; its blocks go at the next ``repo gc``."""

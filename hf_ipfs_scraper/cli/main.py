@@ -44,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     if args.log_level != "DEBUG":  # one line per HTTP request is debugging detail
         logging.getLogger("httpx2").setLevel(logging.WARNING)
+    logging.getLogger("huggingface_hub").propagate = False  # it has its own handler: no double lines
     try:
         overrides = {"output_dir": args.output_dir}
         if hasattr(args, "overrides"):

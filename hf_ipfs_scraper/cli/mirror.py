@@ -9,15 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import Config
+from ..errors import InvalidInputError, StoreError
 from ..mirror import Mirror
 from ..pipeline import RunSummary
 from ..records import REPO_TYPES
 from ..state import StateStore
 
+EXIT_RUN_FAILED = 1
 EXIT_SOME_FAILED = 3
 
 
@@ -53,7 +57,7 @@ def register(groups: Any) -> None:
 
     trending = groups.add_parser("trending", help="the ranked list a run recorded")
     trending.add_argument("--type", default="model", choices=REPO_TYPES)
-    trending.add_argument("--run", type=int, metavar="ID", help="run id (default: the latest)")
+    trending.add_argument("--run", type=int, dest="run_id", metavar="ID", help="run id (default: the latest)")
     trending.add_argument("--json", action="store_true", help="machine-readable output")
     trending.set_defaults(run=_trending)
 
@@ -96,7 +100,13 @@ def _progress(enabled: bool) -> Iterator[Any]:
         data.close()
 
 
+def _when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch)) if epoch else "-"
+
+
 def _exit_code(summary: RunSummary) -> int:
+    if summary.error is not None:
+        return EXIT_RUN_FAILED
     return EXIT_SOME_FAILED if summary.failed else 0
 
 
@@ -108,19 +118,24 @@ def _models(args: argparse.Namespace, config: Config) -> int:
 
 
 def _sync(args: argparse.Namespace, config: Config) -> int:
+    def report(summary: RunSummary) -> None:  # as each run ends: a sync may run for days
+        print(summary, flush=True)
+
     with Mirror(config) as mirror:
-        summaries = mirror.sync(runs=args.runs)
-    for summary in summaries:
-        print(summary)
-    return max((_exit_code(s) for s in summaries), default=0)
+        summaries = mirror.sync(runs=args.runs, on_run=report)
+    codes = {_exit_code(s) for s in summaries}
+    return EXIT_RUN_FAILED if EXIT_RUN_FAILED in codes else max(codes, default=0)
+
+
+def _state_path(config: Config) -> Path:
+    path = config.output_dir / "state.sqlite"
+    if not path.exists():
+        raise StoreError(f"no mirror state in {config.output_dir} yet (run `hf-ipfs-scraper models` first)")
+    return path
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
-    path = config.output_dir / "state.sqlite"
-    if not path.exists():
-        print(f"no mirror state in {config.output_dir} yet (run `hf-ipfs-scraper models` first)", file=sys.stderr)
-        return 1
-    with StateStore(path) as state:
+    with StateStore(_state_path(config)) as state:
         runs = state.runs(limit=10)
         counts = {t: state.counts(t) for t in REPO_TYPES}
     if args.json:
@@ -130,22 +145,23 @@ def _status(args: argparse.Namespace, config: Config) -> int:
         if by_status:
             print(f"{repo_type}s: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
     for run in runs:
-        print(f"run {run.id} {run.key} {run.status} started {run.started_at} ended {run.ended_at or '-'}")
+        print(f"run {run.id} {run.key} {run.status} started {_when(run.started_at)} ended {_when(run.ended_at)}")
     return 0
 
 
 def _trending(args: argparse.Namespace, config: Config) -> int:
-    path = config.output_dir / "state.sqlite"
-    if not path.exists():
-        print(f"no mirror state in {config.output_dir} yet (run `hf-ipfs-scraper models` first)", file=sys.stderr)
-        return 1
-    with StateStore(path) as state:
-        rows = state.trending(args.type, args.run)
+    with StateStore(_state_path(config)) as state:
+        rows = state.trending(args.type, args.run_id)
+    if not rows and args.run_id is not None:
+        raise InvalidInputError(f"run {args.run_id} recorded no trending list of {args.type}s")
+    if not rows:
+        raise StoreError(f"no run recorded a trending list of {args.type}s in {config.output_dir} yet")
     if args.json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return 0
     for row in rows:
-        print(f"{row.rank:>4}  {row.id}  score={row.trending_score}  likes={row.likes}  downloads={row.downloads}")
+        score = "-" if row.trending_score is None else f"{row.trending_score:g}"  # stored as REAL: 50, not 50.0
+        print(f"{row.rank:>4}  {row.id}  score={score}  likes={row.likes}  downloads={row.downloads}")
     return 0
 
 

@@ -58,26 +58,34 @@ class HubClient:
     ) -> Iterator[tuple[int, RepoRecord]]:
         """``(rank, record)`` in trending order, at most ``limit`` accepted ones.
 
-        Without a client-side filter exactly one page of ``limit`` is asked for; with one, pages of up
-        to 1000 are scanned until ``limit`` repos pass (at most 1000 candidates).
+        Without a client-side filter exactly one page of ``limit`` is asked for. With one, a first
+        page of ``max(100, 4 * limit)`` is scanned; if fewer than ``limit`` repos pass, the listing is
+        asked again for 1000 and scanned past what was seen (at most 1000 candidates in all).
         """
         page = limit if accept is None else min(MAX_PAGE, max(100, 4 * limit))
-        kwargs: dict[str, Any] = {"sort": "trending_score", "limit": page, "expand": EXPAND[repo_type]}
+        kwargs: dict[str, Any] = {"sort": "trending_score", "expand": EXPAND[repo_type]}
         if author:
             kwargs["author"] = author
         if pipeline_tag and repo_type == "model":
             kwargs["pipeline_tag"] = pipeline_tag
         lister = {"model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces}
-        accepted = 0
+        accepted = seen = 0
         try:
-            for rank, info in enumerate(lister[repo_type](**kwargs), start=1):
-                record = RepoRecord.from_api(repo_type, info)
-                if accept is not None and not accept(record):
-                    continue
-                yield rank, record
-                accepted += 1
-                if accepted >= limit:
-                    return
+            for cap in (page,) if accept is None or page >= MAX_PAGE else (page, MAX_PAGE):
+                # huggingface_hub sends `limit` as the page size and stops after that many items
+                for rank, info in enumerate(lister[repo_type](**kwargs, limit=cap), start=1):
+                    if rank <= seen:
+                        continue  # seen in the first, smaller listing
+                    seen = rank
+                    record = RepoRecord.from_api(repo_type, info)
+                    if accept is not None and not accept(record):
+                        continue
+                    yield rank, record
+                    accepted += 1
+                    if accepted >= limit:
+                        return
+                if seen < cap:
+                    return  # the listing ended before the cap: there is nothing more to scan
         except HfHubHTTPError as exc:
             raise HubError(f"listing trending {repo_type}s failed: {exc}") from exc
         except httpx2.TransportError as exc:
@@ -104,7 +112,10 @@ class HubClient:
         """A verifying stream over one file of ``repo`` at its listed revision (one GET)."""
         url = hf_hub_url(repo.id, file.path, repo_type=repo.type, revision=repo.sha, endpoint=self.endpoint)
         headers = build_hf_headers(token=self.token or False)
-        return VerifiedDownload(get_session(), url, headers, file, on_bytes=on_bytes, cancel=cancel)
+        return VerifiedDownload(
+            get_session(), url, headers, file, on_bytes=on_bytes, cancel=cancel,
+            map_error=lambda exc: _map_error(repo, exc),
+        )
 
 
 def _map_error(record: RepoRecord, exc: Exception) -> Exception:

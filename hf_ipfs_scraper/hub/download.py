@@ -14,6 +14,7 @@ import logging
 from typing import Any, Callable, Iterator
 
 import httpx2
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status
 
 from ..errors import HubError, IntegrityError
@@ -22,7 +23,6 @@ from ..records import RepoFile
 logger = logging.getLogger(__name__)
 
 MAX_RESUMES = 5
-_CHUNK = 1 << 20
 
 
 class Cancelled(HubError):
@@ -39,10 +39,13 @@ class VerifiedDownload(io.RawIOBase):
         *,
         on_bytes: Callable[[int], None] | None = None,
         cancel: Callable[[], bool] | None = None,
+        map_error: Callable[[Exception], Exception] | None = None,
     ) -> None:
         super().__init__()
         self._on_bytes = on_bytes
         self._cancel = cancel
+        self._map_error = map_error
+        self._resume_url: str | None = None  # where the first GET ended up (the CDN for LFS files)
         self._session = session
         self._url = url
         self._headers = headers
@@ -108,21 +111,44 @@ class VerifiedDownload(io.RawIOBase):
             return chunk
 
     def _open(self) -> None:
-        headers = dict(self._headers, **{"Accept-Encoding": "identity"})
-        if self.received:
-            headers["Range"] = f"bytes={self.received}-"
-        self.requests += 1
-        request = self._session.build_request("GET", self._url, headers=headers)
-        response = self._session.send(request, stream=True, follow_redirects=True)
+        """GET the file, or its rest with Range. A resume goes straight to where the first GET was
+        redirected (the CDN's signed URL), so it costs no second Hub resolver request; if that URL
+        is refused (expired), the resolve URL is asked again."""
+        response = None
+        if self._resume_url is not None:
+            response = self._send(self._resume_url)
+            if response.status_code in (401, 403, 404, 410):
+                response.read()
+                response.close()
+                response = None
+        if response is None:
+            response = self._send(self._url)
         if response.status_code >= 400:
             response.read()
             response.close()
-            hf_raise_for_status(response)
+            try:
+                hf_raise_for_status(response)
+            except HfHubHTTPError as exc:
+                raise (self._map_error(exc) if self._map_error is not None else exc) from exc
         if self.received and response.status_code != 206:
             response.close()
             raise HubError(f"{self.file.path}: server ignored the Range request (status {response.status_code})")
+        self._resume_url = str(response.url)
         self._response = response
-        self._chunks = response.iter_raw(_CHUNK)
+        # As the network delivers them: a chunk size would buffer bytes that a dropped connection
+        # then loses, and the resume would start before them.
+        self._chunks = response.iter_raw()
+
+    def _send(self, url: str) -> httpx2.Response:
+        headers = dict(self._headers, **{"Accept-Encoding": "identity"})
+        if url is not self._url and httpx2.URL(url).netloc != httpx2.URL(self._url).netloc:
+            # another host (the CDN): the Hub token stays with the Hub, as when following a redirect
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        if self.received:
+            headers["Range"] = f"bytes={self.received}-"
+        self.requests += 1
+        request = self._session.build_request("GET", url, headers=headers)
+        return self._session.send(request, stream=True, follow_redirects=True)
 
     def _close_response(self) -> None:
         if self._response is not None:

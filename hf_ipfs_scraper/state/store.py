@@ -336,6 +336,20 @@ class StateStore:
             row = db.execute(_SELECT_ENTITY, (type, id)).fetchone()
         return None if row is None else entity_from_row(row)
 
+    def reopen(self, type: str, id: str) -> EntityState | None:
+        """Put a ``skipped`` entity back to ``pending``, attempts reset: the reason it was skipped for
+        no longer holds (a token is set now, the repo became public). A no-op unless the entity is
+        ``skipped``; None if it is unknown."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE entities SET status = 'pending', attempts = 0, reason = NULL, updated_at = ?"
+                " WHERE type = ? AND id = ? AND status = 'skipped'",
+                (time.time(), type, id),
+            )
+            row = db.execute(_SELECT_ENTITY, (type, id)).fetchone()
+        return None if row is None else entity_from_row(row)
+
     def mark_skipped(self, type: str, id: str, reason: str) -> EntityState:
         """Record that the repo is deliberately not mirrored (``reason``: "gated", "too large") →
         ``skipped``, until discovery sees a new revision."""

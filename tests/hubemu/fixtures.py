@@ -33,21 +33,11 @@ import pytest
 
 from .corpus import build_corpus, minilm_repo
 from .emulator import HubEmulator
+from .clientenv import ENV_CLEAR, ENV_SET, client_env
 from .repo import Repo
 
 DEFAULT_CORPUS: dict[str, Any] = {"n_models": 8, "seed": 0, "n_datasets": 2, "n_spaces": 2}
 
-_ENV_SET = {
-    "HF_HUB_DISABLE_XET": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "HF_HUB_OFFLINE": "0",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "HF_HUB_DISABLE_UPDATE_CHECK": "1",
-}
-_ENV_CLEAR = (
-    "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HUB_CACHE", "HF_XET_CACHE",
-    "HF_ASSETS_CACHE", "HUGGINGFACE_HUB_CACHE", "TRANSFORMERS_OFFLINE", "HF_OIDC_RESOURCE", "HF_ENDPOINT",
-)
 
 
 class HfEnv:
@@ -59,9 +49,9 @@ class HfEnv:
         hf_tqdm = importlib.import_module("huggingface_hub.utils.tqdm")  # the module, not the class
         self.monkeypatch, self.home = monkeypatch, home
         self.cache_dir = home / "hub"
-        for name, value in _ENV_SET.items():
+        for name, value in ENV_SET.items():
             monkeypatch.setenv(name, value)
-        for name in _ENV_CLEAR:
+        for name in ENV_CLEAR:
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("HF_HOME", str(home))
         patches = {
@@ -94,12 +84,7 @@ class HfEnv:
 
     def subprocess_env(self, emu: HubEmulator) -> dict[str, str]:
         """A full environment for a child process that should use ``emu`` from its first import."""
-        env = dict(os.environ)
-        env.update(_ENV_SET)
-        for name in _ENV_CLEAR:
-            env.pop(name, None)
-        env.update(HF_HOME=str(self.home), HF_ENDPOINT=emu.endpoint)
-        return env
+        return client_env(emu.endpoint, str(self.home))
 
 
 def _close_client_session() -> None:
