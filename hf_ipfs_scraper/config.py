@@ -217,5 +217,5 @@ def load_config(
         output_dir=output_dir,
         store_path=Path(store_path).expanduser() if store_path else output_dir / "ipfs",
         source=source,
-        **fields,
+        **fields,  # type: ignore[arg-type]  # each value was parsed by its Setting
     )

@@ -32,7 +32,7 @@ from .layout import repo_dir, write_json, write_text
 from .ratelimit import RateLimiter, ScraperHandle
 from .records import RepoFile, RepoRecord
 from .scrapers.base import RepoScraper
-from .state import FileRecord, StateStore, TrendingRow
+from .state import FileRecord, StateStore, StoredBlob, TrendingRow
 from .storage.base import Storage
 
 logger = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class Pipeline:
         todo: list[RepoRecord] = []
         for _rank, record in listed:
             entity = self.state.upsert_discovered(record.type, record.id, record.sha)
-            if entity.status == "done" and entity.sha == record.sha:
+            if entity.status == "done" and record.sha is not None and entity.sha == record.sha:
                 summary.unchanged += 1
                 continue
             if entity.status == "skipped":  # same revision (a new one resets the entity to pending)
@@ -331,7 +331,7 @@ class Pipeline:
         write_json(out / "files.json", entries)
         write_text(out / "ipfs_cid.txt", f"{root.cid}\n")
         state.forget_files(record.type, record.id, keep_paths=[f.path for f in kept])
-        state.mark_done(record.type, record.id, record.sha, str(root.cid))
+        state.mark_done(record.type, record.id, record.sha or "", str(root.cid))
 
     def _fetch(self, record: RepoRecord, file: RepoFile, known: FileRecord | None) -> tuple[Node, bool]:
         """The file's DAG, recorded for this repo: reused when its bytes are stored, else downloaded
@@ -359,9 +359,13 @@ class Pipeline:
                     del self._inflight[file.oid]
                 busy.set()
 
-    def _reuse(self, file: RepoFile, known: object) -> Node | None:
+    def _reuse(self, file: RepoFile, known: FileRecord | None) -> Node | None:
         """A stored DAG for these exact bytes: this repo's earlier revision, or any repo's same blob."""
-        for hit in (known if getattr(known, "oid", None) == file.oid else None, self.state.cid_for_oid(file.oid)):
+        candidates: list[FileRecord | StoredBlob | None] = [
+            known if known is not None and known.oid == file.oid else None,
+            self.state.cid_for_oid(file.oid),
+        ]
+        for hit in candidates:
             if hit is None:
                 continue
             cid = CID.parse(hit.cid)

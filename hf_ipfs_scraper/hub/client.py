@@ -9,7 +9,7 @@ needed; a repo costs one tree request plus one GET per file it does not already 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import httpx2
 from huggingface_hub import HfApi, get_session, hf_hub_url
@@ -68,7 +68,9 @@ class HubClient:
             kwargs["author"] = author
         if pipeline_tag and repo_type == "model":
             kwargs["pipeline_tag"] = pipeline_tag
-        lister = {"model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces}
+        lister: dict[str, Callable[..., Iterable[Any]]] = {
+            "model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces,
+        }
         accepted = seen = 0
         try:
             for cap in (page,) if accept is None or page >= MAX_PAGE else (page, MAX_PAGE):

@@ -66,7 +66,7 @@ class RateLimitedTransport(httpx2.BaseTransport):
             wait=lambda _state: waits[-1],
             retry=tenacity.retry_if_result(lambda response: response.status_code == 429),
             before_sleep=lambda state: _discard(state, request),
-            retry_error_callback=lambda state: state.outcome.result(),  # the last 429, for the caller
+            retry_error_callback=_last_result,  # the last 429, for the caller
             sleep=self.limiter.wait,
             reraise=True,
         )
@@ -149,3 +149,10 @@ def _netloc(endpoint: str) -> str:
         raise InvalidInputError(f"not an endpoint URL: {endpoint!r}")
     host = f"[{url.host}]" if ":" in url.host else url.host
     return host if url.port is None else f"{host}:{url.port}"
+
+
+def _last_result(state: tenacity.RetryCallState) -> httpx2.Response:
+    """When retries run out, hand back the last response (a 429) instead of raising RetryError."""
+    assert state.outcome is not None  # tenacity calls this only after an attempt
+    response: httpx2.Response = state.outcome.result()
+    return response

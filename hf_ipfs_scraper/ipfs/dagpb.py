@@ -12,7 +12,7 @@ Data, links sorted by Name bytes, every link carrying Hash, Name (even empty) an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..errors import CodecError
 from . import varint
@@ -63,7 +63,7 @@ def encoded_link_size(name_len: int, cid_len: int, tsize: int) -> int:
     return 1 + varint.size(inner) + inner
 
 
-def _read_field(buf: bytes | memoryview, pos: int, end: int) -> tuple[int, int, int | memoryview, int]:
+def _read_field(buf: bytes | memoryview, pos: int, end: int) -> tuple[int, int, Any, int]:
     """Read one protobuf field: (field number, wire type, value, new pos)."""
     key, pos = varint.decode(buf, pos)
     field, wire = key >> 3, key & 7
@@ -89,11 +89,11 @@ def _decode_link(buf: memoryview) -> Link:
             raise CodecError("dag-pb link fields out of order or repeated")
         last = field
         if field == 1 and wire == 2:
-            cid = CID.from_bytes(bytes(value))  # type: ignore[arg-type]
+            cid = CID.from_bytes(bytes(value))
         elif field == 2 and wire == 2:
-            name = bytes(value).decode("utf-8")  # type: ignore[arg-type]
+            name = bytes(value).decode("utf-8")
         elif field == 3 and wire == 0:
-            tsize = value  # type: ignore[assignment]
+            tsize = value
         else:
             raise CodecError(f"unexpected dag-pb link field {field}")
     if cid is None:
@@ -112,11 +112,11 @@ def decode(block: bytes | memoryview) -> PBNode:
             if field == 2 and wire == 2:
                 if data is not None:
                     raise CodecError("dag-pb Links after Data")
-                links.append(_decode_link(value))  # type: ignore[arg-type]
+                links.append(_decode_link(value))
             elif field == 1 and wire == 2:
                 if data is not None:
                     raise CodecError("dag-pb Data repeated")
-                data = bytes(value)  # type: ignore[arg-type]
+                data = bytes(value)
             else:
                 raise CodecError(f"unexpected dag-pb field {field}")
     except UnicodeDecodeError as exc:

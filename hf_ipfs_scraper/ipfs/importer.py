@@ -16,7 +16,8 @@ import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import BinaryIO
+import io
+from typing import BinaryIO, Union
 
 from . import dagpb
 from .cid import DAG_PB, RAW, CID, make_cid
@@ -34,7 +35,11 @@ class Node:
     size: int
 
 
-def _read_full(stream: BinaryIO, view: memoryview) -> int:
+#: anything with ``readinto`` or ``read``: an open file, ``io.BytesIO``, a verifying download
+ByteSource = Union[BinaryIO, io.RawIOBase]
+
+
+def _read_full(stream: ByteSource, view: memoryview) -> int:
     """Fill ``view`` as far as the stream allows (a short read is not the end of a file)."""
     filled = 0
     total = len(view)
@@ -76,7 +81,7 @@ class FileImporter:
         self.options = options or ImportOptions()
         self._views = (memoryview(bytearray(self.options.chunk_size)), memoryview(bytearray(self.options.chunk_size)))
 
-    def add(self, stream: BinaryIO) -> Node:
+    def add(self, stream: ByteSource) -> Node:
         size = self.options.chunk_size
         levels: list[list[Node]] = [[]]
         current = 0

@@ -64,22 +64,22 @@ def decode(buf: bytes) -> UnixFSData:
     while pos < end:
         num, wire, value, pos = _read_field(buf, pos, end)
         if num == 1 and wire == 0:
-            type_ = value  # type: ignore[assignment]
+            type_ = value
         elif num == 2 and wire == 2:
-            data = bytes(value)  # type: ignore[arg-type]
+            data = bytes(value)
         elif num == 3 and wire == 0:
-            filesize = value  # type: ignore[assignment]
+            filesize = value
         elif num == 4 and wire == 0:
-            blocksizes.append(value)  # type: ignore[arg-type]
+            blocksizes.append(value)
         elif num == 4 and wire == 2:  # packed, as some writers emit
-            inner, ipos = bytes(value), 0  # type: ignore[arg-type]
+            inner, ipos = bytes(value), 0
             while ipos < len(inner):
                 size, ipos = varint.decode(inner, ipos)
                 blocksizes.append(size)
         elif num == 5 and wire == 0:
-            hash_type = value  # type: ignore[assignment]
+            hash_type = value
         elif num == 6 and wire == 0:
-            fanout = value  # type: ignore[assignment]
+            fanout = value
         elif num in (7, 8):  # mode, mtime: metadata we do not interpret
             continue
         else:

@@ -8,15 +8,15 @@ changes when a user switches backend.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 from ..ipfs.cid import CID
-from ..ipfs.importer import Node
+from ..ipfs.importer import ByteSource, Node
 
 
 @runtime_checkable
 class Storage(Protocol):
-    def add_file(self, stream: BinaryIO) -> Node:
+    def add_file(self, stream: ByteSource) -> Node:
         """Import one file's bytes; return its DAG (unpinned until :meth:`pin`)."""
 
     def add_directory(self, files: Mapping[str, Node], dirs: Iterable[str] = ()) -> Node:

@@ -17,6 +17,8 @@ often a download or a pipe and may be truncated or corrupt:
 
 from __future__ import annotations
 
+import logging
+
 import os
 import tempfile
 from contextlib import AbstractContextManager, contextmanager
@@ -28,6 +30,8 @@ from ..ipfs import dagpb
 from ..ipfs.car import CarReader, write_block, write_header
 from ..ipfs.cid import CID, DAG_PB, RAW
 from ..ipfs.sink import Pieces
+
+logger = logging.getLogger(__name__)
 
 
 class _Store(Protocol):
@@ -182,12 +186,20 @@ def _undo(store: _Store, pinned: list[CID], written: list[CID], exc: BaseExcepti
         try:
             store.pin_rm(cid)
         except Exception as undo_exc:  # noqa: BLE001 - keep undoing, report below
-            exc.add_note(f"while undoing the import, unpinning {cid} failed: {undo_exc}")
+            _note(exc, f"while undoing the import, unpinning {cid} failed: {undo_exc}")
     for cid in reversed(written):
         try:
             store.delete(cid)
         except Exception as undo_exc:  # noqa: BLE001
-            exc.add_note(f"while undoing the import, deleting {cid} failed: {undo_exc}")
+            _note(exc, f"while undoing the import, deleting {cid} failed: {undo_exc}")
+
+
+def _note(exc: BaseException, text: str) -> None:
+    """Attach ``text`` to the error being raised (``add_note`` on 3.11+) and log it either way."""
+    logger.warning("%s", text)
+    add_note = getattr(exc, "add_note", None)
+    if add_note is not None:
+        add_note(text)
 
 
 # -- reading twice ----------------------------------------------------------------------------------

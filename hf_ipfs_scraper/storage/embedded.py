@@ -16,7 +16,7 @@ from ..ipfs import reader
 from ..ipfs.cid import CID
 from ..ipfs.directory import DirectoryBuilder
 from ..ipfs.fsimport import AddedEntry, AddResult, add_path
-from ..ipfs.importer import FileImporter, Node
+from ..ipfs.importer import ByteSource, FileImporter, Node
 from ..ipfs.options import ImportOptions
 from ..ipfs.sink import NullSink
 from .blockstore import BlockStore, GcResult, Pin, RepoStat, VerifyReport
@@ -77,7 +77,7 @@ class EmbeddedStore:
                 self.blocks.pin_add(node.cid)
         return node
 
-    def add_file(self, stream: BinaryIO, *, options: ImportOptions | None = None) -> Node:
+    def add_file(self, stream: ByteSource, *, options: ImportOptions | None = None) -> Node:
         node = FileImporter(self.blocks, options or self.options).add(stream)
         self.blocks.record_logical_bytes(node.size)
         return node
