@@ -55,7 +55,7 @@ def test_bad_env_value_names_variable() -> None:
 
 
 def _example_keys() -> set[str]:
-    import tomllib
+    from hf_ipfs_scraper.config import tomllib
 
     table = tomllib.loads((ROOT / "config.example.toml").read_text())
     keys: set[str] = set()
