@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, Mapping
@@ -41,6 +42,7 @@ class EmbeddedStore:
     ) -> None:
         self.blocks = BlockStore(path, readonly=readonly, create=create)
         self.options = options or ImportOptions()
+        self._importers = threading.local()  # one FileImporter per thread and options
 
     @property
     def path(self) -> Path:
@@ -78,9 +80,19 @@ class EmbeddedStore:
         return node
 
     def add_file(self, stream: ByteSource, *, options: ImportOptions | None = None) -> Node:
-        node = FileImporter(self.blocks, options or self.options).add(stream)
+        node = self._importer(options or self.options).add(stream)
         self.blocks.record_logical_bytes(node.size)
         return node
+
+    def _importer(self, options: ImportOptions) -> FileImporter:
+        """This thread's importer for ``options``: its chunk buffers (up to 2 MiB) are reused, not
+        allocated for every small file of a repo (1.5 ms each, against 4 µs to import 100 bytes)."""
+        cache: dict[ImportOptions, FileImporter] | None = getattr(self._importers, "cache", None)
+        if cache is None:
+            cache = self._importers.cache = {}
+        if options not in cache:
+            cache[options] = FileImporter(self.blocks, options)
+        return cache[options]
 
     def add_directory(
         self, files: Mapping[str, Node], dirs: Iterable[str] = (), *, options: ImportOptions | None = None
