@@ -4,6 +4,7 @@ The curated public API; everything else is an implementation detail (a test chec
 """
 
 
+from .catalog import Catalog
 from .config import Config, load_config
 from .errors import (
     BlockNotFoundError,
@@ -26,7 +27,9 @@ from .ipfs.fsimport import AddedEntry, AddResult
 from .ipfs.importer import Node
 from .ipfs.options import ImportOptions
 from .mirror import Mirror
-from .pipeline import RunSummary
+from .pipeline import BytesReceived, RepoFinished, RunStarted, RunSummary
+from .provenance import ProvenanceTracker
+from .records import DatasetRecord, ModelRecord, RepoRecord, SpaceRecord
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
 
@@ -34,11 +37,14 @@ __all__ = [
     "AddResult",
     "AddedEntry",
     "BlockNotFoundError",
+    "BytesReceived",
     "CID",
+    "Catalog",
     "CarError",
     "CodecError",
     "Config",
     "ConfigError",
+    "DatasetRecord",
     "EmbeddedStore",
     "HfIpfsError",
     "HubError",
@@ -47,11 +53,17 @@ __all__ = [
     "InvalidInputError",
     "InvalidNameError",
     "Mirror",
+    "ModelRecord",
     "Node",
     "NotAStoreError",
+    "ProvenanceTracker",
     "ReadOnlyStoreError",
+    "RepoFinished",
+    "RepoRecord",
     "RepoUnavailableError",
+    "RunStarted",
     "RunSummary",
+    "SpaceRecord",
     "Storage",
     "StoreError",
     "StoreLockedError",

@@ -25,6 +25,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 ENV_PREFIX = "HF_IPFS_SCRAPER_"
+REPO_KINDS = ("models", "datasets", "spaces")
 PLANS = ("auto", "anonymous", "free", "pro")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
@@ -83,6 +84,25 @@ def _str(value: Any) -> str:
     return value
 
 
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()  # from the environment
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _types(value: Any) -> list[str]:
+    names = _str_list(value)
+    unknown = [n for n in names if n not in REPO_KINDS]
+    if unknown or not names:
+        raise ValueError(f"expected some of {', '.join(REPO_KINDS)}")
+    return list(dict.fromkeys(names))
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     key: str
@@ -119,13 +139,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("filters.exclude", [], _str_list, "Glob patterns of repo files to leave out."),
     Setting("filters.max_file_size", "10GB", parse_size, "Files larger than this are left out (0 = no limit)."),
     Setting("filters.max_repo_size", "50GB", parse_size, "Repos whose kept files exceed this are skipped (0 = no limit)."),
-    Setting("filters.pipeline_tags", [], _str_list, "Only repos with one of these pipeline tags (empty = any)."),
-    Setting("filters.libraries", [], _str_list, "Only repos of one of these libraries (empty = any)."),
     Setting("filters.authors", [], _str_list, "Only repos of these authors/organisations (empty = any)."),
     Setting("filters.min_likes", 0, _int, "Only repos with at least this many likes."),
     Setting("filters.min_downloads", 0, _int, "Only repos with at least this many downloads."),
+    Setting("models.pipeline_tags", [], _str_list, "Only models with one of these pipeline tags (empty = any)."),
+    Setting("models.libraries", [], _str_list, "Only models of one of these libraries (empty = any)."),
+    Setting("datasets.task_categories", [], _str_list, "Only datasets with one of these task categories (empty = any)."),
+    Setting("datasets.full", False, _bool, "Mirror every file of a dataset (within the file filters), not only a sample."),
+    Setting("datasets.sample_size", "50MB", parse_size, "Bytes of data files a dataset keeps by default (the sample; 0 = none)."),
+    Setting("datasets.preview", True, _bool, "Fetch the dataset viewer's splits and first rows into preview_info.json."),
+    Setting("datasets.viewer_endpoint", "https://datasets-server.huggingface.co", _str, "Dataset viewer API base URL."),
+    Setting("datasets.viewer_timeout", "10s", parse_duration, "Timeout of one dataset viewer request."),
+    Setting("spaces.sdks", [], _str_list, "Only Spaces with one of these SDKs (gradio, streamlit, static, docker; empty = any)."),
     Setting("sync.every", "24h", parse_duration, "Interval between runs of `sync`."),
+    Setting("sync.types", ["models"], _types, "Repo types each `sync` run mirrors, in order (models, datasets, spaces)."),
 )
+# Keys that moved: a config file naming the old one gets told the new name.
+_MOVED = {"filters.pipeline_tags": "models.pipeline_tags", "filters.libraries": "models.libraries"}
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
@@ -150,12 +180,20 @@ class Config:
     filters_exclude: tuple[str, ...]
     filters_max_file_size: int
     filters_max_repo_size: int
-    filters_pipeline_tags: tuple[str, ...]
-    filters_libraries: tuple[str, ...]
     filters_authors: tuple[str, ...]
     filters_min_likes: int
     filters_min_downloads: int
+    models_pipeline_tags: tuple[str, ...]
+    models_libraries: tuple[str, ...]
+    datasets_task_categories: tuple[str, ...]
+    datasets_full: bool
+    datasets_sample_size: int
+    datasets_preview: bool
+    datasets_viewer_endpoint: str
+    datasets_viewer_timeout: float
+    spaces_sdks: tuple[str, ...]
     sync_every: float
+    sync_types: tuple[str, ...]
     source: str = "defaults"
 
 
@@ -200,6 +238,8 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         for key, value in _flatten(table).items():
+            if key in _MOVED:
+                raise ConfigError(f"{path}: {key} is now {_MOVED[key]}; rename the key")
             if key not in _BY_KEY:
                 raise ConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(_BY_KEY)}")
             values[key] = _check(_BY_KEY[key], value, str(path))

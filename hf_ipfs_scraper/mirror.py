@@ -2,25 +2,34 @@
 
 >>> from hf_ipfs_scraper import Mirror, load_config            # doctest: +SKIP
 >>> with Mirror(load_config()) as mirror:                      # doctest: +SKIP
-...     summary = mirror.scrape_models(limit=10)
-...     print(summary)
+...     print(mirror.scrape_all({"model": 10, "dataset": 5, "space": 5}))
+
+Several ``Mirror`` objects may live in one process (two notebooks cells, a test and a benchmark):
+they share the process's rate limiter and client installation (:mod:`.hub.session`) and, for one
+output directory, its block store — a store has one writer process, and its lock is per process.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import time
-from typing import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Mapping
 
 from .config import Config, load_config
-from .errors import HubError
-from .hub import transport
+from .errors import InvalidInputError
+from .hub import session
 from .hub.client import HubClient
 from .ipfs.options import ImportOptions
 from .pipeline import Pipeline, ProgressCallback, RunSummary
+from .provenance.tracker import ProvenanceTracker
 from .ratelimit import RateLimiter
+from .records import RECORD_TYPES, REPO_TYPES
+from .scrapers import SCRAPERS
 from .scrapers.base import RepoScraper
-from .scrapers.models import ModelsScraper
 from .state import StateStore, TrendingRow
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
@@ -34,6 +43,50 @@ def _plan(config: Config) -> str:
     return "free" if config.hub_token else "anonymous"
 
 
+def _limiter(config: Config) -> RateLimiter:
+    quotas = {
+        name: value
+        for name, value in (
+            ("api", config.hub_quota_api),
+            ("resolvers", config.hub_quota_resolvers),
+            ("pages", config.hub_quota_pages),
+        )
+        if value
+    }
+    return RateLimiter(_plan(config), quotas=quotas or None, max_concurrency=config.hub_max_concurrency)
+
+
+class _SharedStores:
+    """One writable ``EmbeddedStore`` per store path in this process, reference-counted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stores: dict[Path, tuple[EmbeddedStore, int]] = {}
+
+    def acquire(self, config: Config) -> EmbeddedStore:
+        key = config.store_path.resolve()
+        with self._lock:
+            store, users = self._stores.get(key, (None, 0))
+            if store is None:
+                store = EmbeddedStore(config.store_path, options=ImportOptions.profile(config.store_profile))
+            self._stores[key] = (store, users + 1)
+            return store
+
+    def release(self, store: EmbeddedStore) -> None:
+        with self._lock:
+            for key, (held, users) in list(self._stores.items()):
+                if held is store:
+                    if users > 1:
+                        self._stores[key] = (held, users - 1)
+                    else:
+                        del self._stores[key]
+                        store.close()
+                    return
+
+
+_STORES = _SharedStores()
+
+
 class Mirror:
     """One mirror over one output directory: open it, run scrapers, read status, close it."""
 
@@ -45,70 +98,98 @@ class Mirror:
         progress: ProgressCallback | None = None,
     ) -> None:
         self.config = config or load_config()
-        quotas = {
-            name: value
-            for name, value in (
-                ("api", self.config.hub_quota_api),
-                ("resolvers", self.config.hub_quota_resolvers),
-                ("pages", self.config.hub_quota_pages),
-            )
-            if value
-        }
-        self.limiter = RateLimiter(_plan(self.config), quotas=quotas or None, max_concurrency=self.config.hub_max_concurrency)
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         self.state = StateStore(self.config.output_dir / "state.sqlite")
-        self._owns_storage = storage is None
+        self._shared_store: EmbeddedStore | None = None
         try:
-            self.storage: Storage = storage or EmbeddedStore(
-                self.config.store_path, options=ImportOptions.profile(self.config.store_profile)
-            )
+            if storage is None:
+                storage = self._shared_store = _STORES.acquire(self.config)
+            self.storage: Storage = storage
         except BaseException:
             self.state.close()
             raise
-        self._restore_client = transport.install(self.limiter, self.config.hub_endpoint)
-        self.client = HubClient(self.config.hub_endpoint, self.config.hub_token or None)
+        self.limiter = session.acquire(self.config.hub_endpoint, lambda: _limiter(self.config))
+        self._closed = False
+        self.client = HubClient(
+            self.config.hub_endpoint, self.config.hub_token or None,
+            viewer_endpoint=self.config.datasets_viewer_endpoint, viewer_timeout=self.config.datasets_viewer_timeout,
+        )
+        self.provenance = ProvenanceTracker(self.state)
         self.pipeline = Pipeline(
             self.config, storage=self.storage, state=self.state, client=self.client, limiter=self.limiter,
-            progress=progress,
+            provenance=self.provenance, progress=progress,
         )
+        self._backfill()
 
-    def scrape(self, scraper: RepoScraper, *, limit: int | None = None, workers: int | None = None) -> RunSummary:
-        """Mirror the top ``limit`` trending repos of the scraper's type; resumable, incremental."""
+    # -- runs --------------------------------------------------------------------------------
+    def scraper(self, repo_type: str) -> RepoScraper:
+        if repo_type not in SCRAPERS:
+            raise InvalidInputError(f"unknown repo type {repo_type!r}; expected one of {', '.join(REPO_TYPES)}")
+        return SCRAPERS[repo_type](self.config)
+
+    def scrape(
+        self, scraper: RepoScraper | str, *, limit: int | None = None, workers: int | None = None
+    ) -> RunSummary:
+        """Mirror the top ``limit`` trending repos of one type ("model", "dataset", "space", or a
+        scraper); resumable, incremental. A listing the Hub refuses gives a failed summary."""
+        if isinstance(scraper, str):
+            scraper = self.scraper(scraper)
         return self.pipeline.run(scraper, limit=limit, workers=workers)
 
     def scrape_models(self, *, limit: int | None = None, workers: int | None = None) -> RunSummary:
-        return self.scrape(ModelsScraper(self.config), limit=limit, workers=workers)
+        return self.scrape("model", limit=limit, workers=workers)
+
+    def scrape_datasets(self, *, limit: int | None = None, workers: int | None = None) -> RunSummary:
+        return self.scrape("dataset", limit=limit, workers=workers)
+
+    def scrape_spaces(self, *, limit: int | None = None, workers: int | None = None) -> RunSummary:
+        return self.scrape("space", limit=limit, workers=workers)
+
+    def scrape_all(self, limits: Mapping[str, int | None], *, workers: int | None = None) -> list[RunSummary]:
+        """Run several types at once (one run each, ``{"model": 10, "dataset": 5}``; None = the
+        configured limit). They share the limiter, which splits each quota between them."""
+        types = [t for t in limits]
+        for repo_type in types:
+            self.scraper(repo_type)  # an unknown type fails before anything starts
+        if len(types) == 1:
+            return [self.scrape(types[0], limit=limits[types[0]], workers=workers)]
+        with ThreadPoolExecutor(max_workers=len(types), thread_name_prefix="hf-ipfs-scrape") as pool:
+            futures = [pool.submit(self.scrape, t, limit=limits[t], workers=workers) for t in types]
+            try:
+                return [f.result() for f in futures]
+            except BaseException:  # Ctrl-C while waiting: stop every run, let them record it
+                self.pipeline.stop()
+                raise
 
     def sync(
         self,
         *,
+        types: tuple[str, ...] | None = None,
         every: float | None = None,
         runs: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_run: Callable[[RunSummary], None] | None = None,
     ) -> list[RunSummary]:
-        """Run ``scrape_models`` every ``every`` seconds (``runs`` times, or until interrupted).
+        """Every ``every`` seconds, one run of each of ``types`` (default ``sync.types``), ``runs``
+        times or until interrupted; returns every run's summary.
 
         A run the Hub makes impossible (the listing cannot be fetched: network down, 5xx) does not
         end the loop: its summary says ``status="failed"`` with the ``error``, and the next run comes
         at the next interval. ``on_run`` is called with each summary as soon as its run ends.
         """
+        kinds = types or tuple(t[:-1] for t in self.config.sync_types)  # "models" -> "model"
         interval = every or self.config.sync_every
         summaries: list[RunSummary] = []
-        while runs is None or len(summaries) < runs:
+        rounds = 0
+        while runs is None or rounds < runs:
             began = time.monotonic()
-            try:
-                summary = self.scrape_models()
-            except HubError as exc:
-                summary = self.pipeline.last_summary or RunSummary(0, "model", status="failed")
-                summary.error = summary.error or str(exc)
-                logger.error("%s", summary)
-            else:
-                logger.info("%s", summary)
-            summaries.append(summary)
-            if on_run is not None:
-                on_run(summary)
-            if runs is not None and len(summaries) >= runs:
+            for summary in self.scrape_all(dict.fromkeys(kinds)):
+                (logger.error if summary.error else logger.info)("%s", summary)
+                summaries.append(summary)
+                if on_run is not None:
+                    on_run(summary)
+            rounds += 1
+            if runs is not None and rounds >= runs:
                 break
             sleep(max(0.0, interval - (time.monotonic() - began)))
         return summaries
@@ -117,10 +198,31 @@ class Mirror:
         """The ranked list a run recorded (the latest run by default)."""
         return self.state.trending(repo_type, run_id)
 
+    # -- upgrade -----------------------------------------------------------------------------
+    def _backfill(self) -> None:
+        """Mirrors made before entity metadata lived in the state store have it only in their
+        ``metadata.json`` files: read them once into the store (metadata and provenance edges)."""
+        for entity in list(self.state.iter_entities(status="done")):
+            if entity.metadata is not None:
+                continue
+            path = self.config.output_dir / f"{entity.type}s" / entity.id.replace("/", "__") / "metadata.json"
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                logger.warning("no metadata to backfill for %s %s: %s", entity.type, entity.id, exc)
+                continue
+            record = RECORD_TYPES[entity.type].from_metadata(data)
+            self.state.upsert_discovered(entity.type, entity.id, None, metadata=record.metadata())
+            self.provenance.record(record)
+
+    # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        self._restore_client()
-        if self._owns_storage:
-            self.storage.close()
+        if self._closed:
+            return
+        self._closed = True
+        session.release(self.config.hub_endpoint)
+        if self._shared_store is not None:
+            _STORES.release(self._shared_store)
         self.state.close()
 
     def __enter__(self) -> Mirror:

@@ -9,7 +9,11 @@
 4. **store**: each file goes through the ``Storage`` seam (embedded store, later Kubo/Cluster);
    the repo directory is built and pinned.
 5. **record**: every verified file is recorded as it lands (resume skips it), then the layout
-   files and the entity's root CID; a failure is recorded with its reason and the run goes on.
+   files, the scraper's extra artefacts, and — in one transaction — the entity's root CID, sizes
+   and README; a failure is recorded with its reason and the run goes on.
+
+Every listed repo's metadata and provenance edges are recorded at discovery, mirrored or not: a
+gated base model that is skipped still has its place in the family tree.
 """
 
 from __future__ import annotations
@@ -23,21 +27,48 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .config import Config
-from .errors import BlockNotFoundError, InvalidInputError, RepoUnavailableError
+from .errors import BlockNotFoundError, HubError, InvalidInputError, RepoUnavailableError
 from .hub.client import HubClient
 from .hub.download import Cancelled
 from .ipfs.cid import CID
 from .ipfs.importer import Node
 from .layout import repo_dir, write_json, write_text
+from .provenance.tracker import ProvenanceTracker
 from .ratelimit import RateLimiter, ScraperHandle
 from .records import RepoFile, RepoRecord
 from .scrapers.base import RepoScraper
 from .state import FileRecord, StateStore, StoredBlob, TrendingRow
+from .state.rows import Archived, node_key
 from .storage.base import Storage
 
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[str, dict[str, object]], None]
+README_TEXT_MAX = 1 << 20  # a README's text is kept in the state store up to this size (else its CID)
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """Discovery is done: ``repos`` of the ``discovered`` trending repos will be mirrored."""
+
+    repo_type: str
+    repos: int
+    discovered: int
+
+
+@dataclass(frozen=True, slots=True)
+class RepoFinished:
+    repo_type: str
+    id: str
+    outcome: str  # "mirrored" | "skipped" | "failed" | "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class BytesReceived:
+    n: int
+
+
+ProgressEvent = RunStarted | RepoFinished | BytesReceived
+ProgressCallback = Callable[[ProgressEvent], None]
 
 # Why a repo is skipped before any request for it (decided again at each run from the listing).
 _PRIVATE = "a private repo is not mirrored"
@@ -99,6 +130,7 @@ class Pipeline:
         state: StateStore,
         client: HubClient,
         limiter: RateLimiter,
+        provenance: ProvenanceTracker,
         progress: ProgressCallback | None = None,
     ) -> None:
         self.config = config
@@ -106,41 +138,51 @@ class Pipeline:
         self.state = state
         self.client = client
         self.limiter = limiter
-        self.progress = progress or (lambda kind, data: None)
+        self.provenance = provenance
+        self.progress = progress or (lambda event: None)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[str, threading.Event] = {}  # oid -> set when its download ends
-        self.last_summary: RunSummary | None = None  # of the latest run, also when it raised
+        self._active = 0  # runs in progress (``Mirror.scrape_all`` runs several at once)
 
     def stop(self) -> None:
-        """Ask the run to stop soon: no new repo starts, downloads in flight are abandoned."""
+        """Ask the runs to stop soon: no new repo starts, downloads in flight are abandoned."""
         self._stop.set()
 
     # -- the run -----------------------------------------------------------------------------
     def run(self, scraper: RepoScraper, *, limit: int | None = None, workers: int | None = None) -> RunSummary:
+        """Mirror the top ``limit`` trending repos of the scraper's type. A listing the Hub does not
+        give (unreachable, 5xx) ends the run as ``failed`` with ``error`` set; it is not raised."""
         limit = limit or self.config.scrape_limit
         workers = workers or self.config.scrape_workers
         started = time.monotonic()
         before = self.limiter.stats()  # counters are process-wide: a run reports its difference
         handle = self.limiter.register(scraper.run_key)  # concurrent scrapers split the quota fairly
         run = self.state.start_run(scraper.run_key)
-        summary = self.last_summary = RunSummary(run.id, scraper.repo_type)
-        self._stop.clear()
+        summary = RunSummary(run.id, scraper.repo_type)
+        with self._lock:
+            if not self._active:
+                self._stop.clear()  # a new start after an interrupted one
+            self._active += 1
         status = "failed"
         try:
             with handle.bind():
                 todo = self._discover(scraper, limit, run.id, summary)
-            self.progress("start", {"repos": len(todo), "discovered": summary.discovered})
+            self.progress(RunStarted(scraper.repo_type, len(todo), summary.discovered))
             self._mirror_all(scraper, todo, workers, summary, handle)
             status = "interrupted" if self._stop.is_set() else "completed"
         except KeyboardInterrupt:
             self._stop.set()
             status = "interrupted"
             raise
+        except HubError as exc:  # the listing: nothing of this run can happen
+            summary.error = str(exc)
         except Exception as exc:
             summary.error = str(exc)
             raise
         finally:
+            with self._lock:
+                self._active -= 1
             self.limiter.unregister(handle)
             summary.status = status
             summary.seconds = time.monotonic() - started
@@ -156,6 +198,8 @@ class Pipeline:
             self.client.trending(
                 scraper.repo_type,
                 limit=limit,
+                expand=scraper.expand,
+                record=scraper.record,
                 accept=(lambda r: scraper.rejection(r) is None) if scraper.filters_client_side else None,
                 **scraper.listing_params(),
             )
@@ -171,7 +215,8 @@ class Pipeline:
         )
         todo: list[RepoRecord] = []
         for _rank, record in listed:
-            entity = self.state.upsert_discovered(record.type, record.id, record.sha)
+            entity = self.state.upsert_discovered(record.type, record.id, record.sha, metadata=record.metadata())
+            self.provenance.record(record)
             if entity.status == "done" and record.sha is not None and entity.sha == record.sha:
                 summary.unchanged += 1
                 continue
@@ -246,7 +291,7 @@ class Pipeline:
         else:
             with self._lock:
                 summary.mirrored += 1
-        self.progress("repo", {"id": record.id, "outcome": outcome})
+        self.progress(RepoFinished(record.type, record.id, outcome))
 
     def _check_available(self, record: RepoRecord) -> None:
         """Skip what the listing already says cannot be mirrored, before any request for it."""
@@ -293,6 +338,7 @@ class Pipeline:
         state, storage, cfg = self.state, self.storage, self.config
         files = self.client.tree(record)
         reasons = {f.path: self._keep(f) for f in files}
+        reasons |= scraper.select_files([f for f in files if reasons[f.path] is None])
         kept = [f for f in files if reasons[f.path] is None]
         excluded = {path: why for path, why in reasons.items() if why is not None}
         total = sum(f.size for f in kept)
@@ -323,15 +369,33 @@ class Pipeline:
         if previous is not None and previous.root_cid and previous.root_cid != str(root.cid):
             self._unpin_quietly(previous.root_cid)
         out = repo_dir(cfg.output_dir, record)
-        metadata = scraper.metadata(record) | {
+        metadata = record.metadata() | {
             "ipfs": {"root_cid": str(root.cid), "files": len(kept), "bytes": total, "excluded": excluded},
             "mirrored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        for name, data in scraper.extras(record, self.client).items():
+            write_json(out / name, data)
         write_json(out / "metadata.json", metadata)
         write_json(out / "files.json", entries)
         write_text(out / "ipfs_cid.txt", f"{root.cid}\n")
         state.forget_files(record.type, record.id, keep_paths=[f.path for f in kept])
-        state.mark_done(record.type, record.id, record.sha or "", str(root.cid))
+        readme_cid, readme_size, readme_text = self._readme(nodes)
+        archived = Archived(size_bytes=total, total_bytes=sum(f.size for f in files), file_count=len(kept),
+                            readme_cid=readme_cid, readme_size=readme_size, readme_text=readme_text)
+        state.mark_done(record.type, record.id, record.sha or "", str(root.cid), archived=archived)
+        self.provenance.mark_mirrored(node_key(record.type, record.id))
+
+    def _readme(self, nodes: dict[str, Node]) -> tuple[str | None, int, str | None]:
+        """The root README's CID, size and text (the text up to ``README_TEXT_MAX``), read back
+        from the store: the bytes that were verified and archived."""
+        path = next((p for p in sorted(nodes) if p.lower() == "readme.md"), None)
+        if path is None:
+            return None, 0, None
+        node = nodes[path]
+        text = None
+        if node.size <= README_TEXT_MAX:
+            text = b"".join(self.storage.cat(node.cid)).decode("utf-8", "replace")
+        return str(node.cid), node.size, text
 
     def _fetch(self, record: RepoRecord, file: RepoFile, known: FileRecord | None) -> tuple[Node, bool]:
         """The file's DAG, recorded for this repo: reused when its bytes are stored, else downloaded
@@ -375,7 +439,7 @@ class Pipeline:
 
     def _download(self, record: RepoRecord, file: RepoFile) -> Node:
         def on_bytes(n: int) -> None:
-            self.progress("bytes", {"n": n})
+            self.progress(BytesReceived(n))
 
         with self.client.open_file(file, record, on_bytes=on_bytes, cancel=self._stop.is_set) as stream:
             node = self.storage.add_file(stream)

@@ -1,14 +1,21 @@
 """Immutable records of what the Hub says about a repo and its files, built explicitly from the API.
 
-``RepoRecord.from_api`` reads the client's ``ModelInfo``/``DatasetInfo``/``SpaceInfo`` field by field
-(no ``**kwargs`` soup), so a renamed upstream field fails loudly in one place.
+One frozen dataclass per repo type — :class:`ModelRecord`, :class:`DatasetRecord`,
+:class:`SpaceRecord` — over the fields they share (:class:`RepoRecord`). ``from_api`` reads the
+client's ``ModelInfo``/``DatasetInfo``/``SpaceInfo`` field by field (no ``**kwargs`` soup), so a
+renamed upstream field fails loudly in one place; card fields (license, languages, base models...)
+are normalized once here, from the card data and the Hub's tags, so every consumer (state store,
+provenance, export) reads the same values.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Iterable, Mapping
+
+from .cards import CardFields, card_fields
 
 REPO_TYPES = ("model", "dataset", "space")
 
@@ -29,20 +36,54 @@ def _card(value: Any) -> dict[str, Any] | None:
     return dict(value) if isinstance(value, dict) else None
 
 
-@dataclass(frozen=True, slots=True)
-class RepoRecord:
-    """One repo as listed: identity, revision and the fields the mirror filters and records."""
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value if isinstance(value, (int, str, float, bool, type(None))) else str(value)
 
-    type: str
+
+def tag_values(tags: Iterable[str], prefix: str) -> tuple[str, ...]:
+    """``("license:mit", "language:en")``, ``"language"`` → ``("en",)``: the Hub's ``key:value`` tags."""
+    start = prefix + ":"
+    return tuple(dict.fromkeys(t[len(start):] for t in tags if t.startswith(start) and len(t) > len(start)))
+
+
+def _merge(*groups: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for group in groups for v in group if v))
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, (list, tuple)):
+        return tuple(v for v in value if isinstance(v, str) and v)
+    return ()
+
+
+def _license_languages(fields: CardFields, tags: tuple[str, ...]) -> dict[str, Any]:
+    # (a function, not a method: zero-argument super() fails in slotted dataclasses before 3.14)
+    return {
+        "license": (fields.licenses or tag_values(tags, "license") or (None,))[0],
+        "languages": _merge(fields.languages, tag_values(tags, "language")),
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepoRecord:
+    """One repo as listed: identity, revision and the fields every repo type has."""
+
+    type: ClassVar[str] = ""
     id: str
-    sha: str | None
+    sha: str | None = None
     private: bool = False
     gated: str | bool = False
     disabled: bool = False
     author: str | None = None
     tags: tuple[str, ...] = ()
-    pipeline_tag: str | None = None
-    library_name: str | None = None
     trending_score: float | None = None
     likes: int = 0
     downloads: int = 0
@@ -50,74 +91,173 @@ class RepoRecord:
     last_modified: str | None = None
     used_storage: int | None = None
     card_data: dict[str, Any] | None = field(default=None, compare=False, hash=False)
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    license: str | None = None
+    languages: tuple[str, ...] = ()
 
     @classmethod
-    def from_api(cls, repo_type: str, info: Any) -> RepoRecord:
-        """From a huggingface_hub ``ModelInfo``, ``DatasetInfo`` or ``SpaceInfo``."""
-        extra: dict[str, Any] = {}
-        for name in ("base_models", "children_model_count", "sdk", "models", "datasets", "main_size"):
-            value = getattr(info, name, None)
-            if value is not None:
-                extra[name] = value if isinstance(value, (int, str, float)) else _jsonable(value)
-        return cls(
-            type=repo_type,
-            id=info.id,
-            sha=info.sha,
-            private=bool(info.private),
-            gated=info.gated if info.gated else False,
-            disabled=bool(getattr(info, "disabled", False)),
-            author=info.author or (info.id.split("/")[0] if "/" in info.id else None),
-            tags=tuple(info.tags or ()),
-            pipeline_tag=getattr(info, "pipeline_tag", None),
-            library_name=getattr(info, "library_name", None),
-            trending_score=info.trending_score,
-            likes=info.likes or 0,
-            downloads=getattr(info, "downloads", None) or 0,
-            created_at=_iso(info.created_at),
-            last_modified=_iso(info.last_modified),
-            used_storage=getattr(info, "used_storage", None),
-            card_data=_card(info.card_data),
-            extra=extra,
-        )
+    def _common(cls, info: Any, card: dict[str, Any] | None, fields: CardFields) -> dict[str, Any]:
+        tags = tuple(info.tags or ())
+        return {
+            "id": info.id,
+            "sha": info.sha,
+            "private": bool(info.private),
+            "gated": info.gated if info.gated else False,
+            "disabled": bool(getattr(info, "disabled", False)),
+            "author": info.author or (info.id.split("/")[0] if "/" in info.id else None),
+            "tags": tags,
+            "trending_score": info.trending_score,
+            "likes": info.likes or 0,
+            "downloads": getattr(info, "downloads", None) or 0,
+            "created_at": _iso(info.created_at),
+            "last_modified": _iso(info.last_modified),
+            "used_storage": getattr(info, "used_storage", None),
+            "card_data": card,
+            **cls._derived(fields, tags),
+        }
+
+    @classmethod
+    def _derived(cls, fields: CardFields, tags: tuple[str, ...]) -> dict[str, Any]:
+        """The fields normalized from the card and the Hub's ``key:value`` tags."""
+        return _license_languages(fields, tags)
+
+    @classmethod
+    def from_api(cls, info: Any) -> RepoRecord:
+        """From a huggingface_hub ``ModelInfo``, ``DatasetInfo`` or ``SpaceInfo`` (per subclass)."""
+        card = _card(info.card_data)
+        return cls(**cls._common(info, card, card_fields(card)))
+
+    @classmethod
+    def from_metadata(cls, data: Mapping[str, Any]) -> RepoRecord:
+        """Back from a ``metadata.json`` this or an older version wrote (unknown keys are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+        card = data.get("card_data")
+        values["card_data"] = dict(card) if isinstance(card, dict) else None
+        for name, value in cls._derived(card_fields(values["card_data"]), tuple(values.get("tags", ()))).items():
+            values.setdefault(name, value)  # an older metadata.json did not have it yet
+        return cls(**values)
 
     @property
     def dir_name(self) -> str:
         """``owner__name``: the folder under ``<output_dir>/<type>s/``."""
         return self.id.replace("/", "__")
 
+    @property
+    def card(self) -> CardFields:
+        return card_fields(self.card_data)
+
     def metadata(self) -> dict[str, Any]:
-        """Normalized metadata.json content."""
-        return {
-            "type": self.type,
-            "id": self.id,
-            "sha": self.sha,
-            "author": self.author,
-            "private": self.private,
-            "gated": self.gated,
-            "disabled": self.disabled,
-            "pipeline_tag": self.pipeline_tag,
-            "library_name": self.library_name,
-            "tags": list(self.tags),
-            "likes": self.likes,
-            "downloads": self.downloads,
-            "trending_score": self.trending_score,
-            "created_at": self.created_at,
-            "last_modified": self.last_modified,
-            "used_storage": self.used_storage,
-            "card_data": self.card_data,
-            **self.extra,
+        """Normalized metadata.json content: every field, JSON-ready."""
+        out: dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelRecord(RepoRecord):
+    """A model; ``base_models``/``base_model_relation`` are the Hub's own ``baseModels`` when an
+    info response carried them (a listing never does: then the card and tags say)."""
+
+    type: ClassVar[str] = "model"
+    pipeline_tag: str | None = None
+    library_name: str | None = None
+    base_models: tuple[str, ...] = ()
+    base_model_relation: str | None = None
+
+    @classmethod
+    def from_api(cls, info: Any) -> ModelRecord:
+        card = _card(info.card_data)
+        hub_bases = getattr(info, "base_models", None)
+        bases: tuple[str, ...] = ()
+        relation = None
+        if isinstance(hub_bases, dict):
+            bases = tuple(m["id"] for m in hub_bases.get("models") or () if isinstance(m, dict) and m.get("id"))
+            relation = hub_bases.get("relation") if isinstance(hub_bases.get("relation"), str) else None
+        return cls(
+            **cls._common(info, card, card_fields(card)),
+            pipeline_tag=getattr(info, "pipeline_tag", None),
+            library_name=getattr(info, "library_name", None),
+            base_models=bases,
+            base_model_relation=relation,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatasetRecord(RepoRecord):
+    """A dataset: the Hub's description and citation, and the card's task and size categories."""
+
+    type: ClassVar[str] = "dataset"
+    description: str | None = None
+    citation: str | None = None
+    paperswithcode_id: str | None = None
+    task_categories: tuple[str, ...] = ()
+    size_categories: tuple[str, ...] = ()
+
+    @classmethod
+    def _derived(cls, fields: CardFields, tags: tuple[str, ...]) -> dict[str, Any]:
+        return _license_languages(fields, tags) | {
+            "task_categories": _merge(fields.task_categories, tag_values(tags, "task_categories")),
+            "size_categories": _merge(fields.size_categories, tag_values(tags, "size_categories")),
         }
 
+    @classmethod
+    def from_api(cls, info: Any) -> DatasetRecord:
+        card = _card(info.card_data)
+        return cls(
+            **cls._common(info, card, card_fields(card)),
+            description=info.description or None,
+            citation=info.citation or None,
+            paperswithcode_id=info.paperswithcode_id or None,
+        )
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _jsonable(getattr(value, k)) for k in value.__dataclass_fields__}
-    return value if isinstance(value, (int, str, float, bool, type(None))) else str(value)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpaceRecord(RepoRecord):
+    """A Space: its SDK and runtime, the models and datasets it uses, and its card's looks."""
+
+    type: ClassVar[str] = "space"
+    sdk: str | None = None
+    sdk_version: str | None = None
+    runtime_stage: str | None = None
+    hardware: str | None = None
+    subdomain: str | None = None
+    models: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    title: str | None = None
+    emoji: str | None = None
+    color_from: str | None = None
+    color_to: str | None = None
+    short_description: str | None = None
+    pinned: bool | None = None
+    thumbnail: str | None = None
+
+    @classmethod
+    def _derived(cls, fields: CardFields, tags: tuple[str, ...]) -> dict[str, Any]:
+        return _license_languages(fields, tags) | {
+            "sdk_version": fields.sdk_version, "title": fields.title, "emoji": fields.emoji,
+            "color_from": fields.color_from, "color_to": fields.color_to,
+            "short_description": fields.short_description, "pinned": fields.pinned, "thumbnail": fields.thumbnail,
+        }
+
+    @classmethod
+    def from_api(cls, info: Any) -> SpaceRecord:
+        card = _card(info.card_data)
+        fields = card_fields(card)
+        runtime = info.runtime
+        hardware = getattr(runtime, "hardware", None) if runtime is not None else None
+        return cls(
+            **cls._common(info, card, fields),
+            sdk=info.sdk or fields.sdk,
+            runtime_stage=str(runtime.stage) if runtime is not None and runtime.stage else None,
+            hardware=str(hardware) if hardware else None,
+            subdomain=info.subdomain or None,
+            models=_merge(_strings(info.models), fields.models),
+            datasets=_merge(_strings(info.datasets), fields.datasets),
+        )
+
+
+RECORD_TYPES: dict[str, type[RepoRecord]] = {"model": ModelRecord, "dataset": DatasetRecord, "space": SpaceRecord}
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,12 +96,20 @@ _OTHER_VALUES = {
     "filters.exclude": ["*.onnx"],
     "filters.max_file_size": "1GB",
     "filters.max_repo_size": "2GB",
-    "filters.pipeline_tags": ["text-generation"],
-    "filters.libraries": ["gguf"],
     "filters.authors": ["me"],
     "filters.min_likes": 5,
     "filters.min_downloads": 6,
+    "models.pipeline_tags": ["text-generation"],
+    "models.libraries": ["gguf"],
+    "datasets.task_categories": ["translation"],
+    "datasets.full": True,
+    "datasets.sample_size": "1GB",
+    "datasets.preview": False,
+    "datasets.viewer_endpoint": "http://127.0.0.1:9",
+    "datasets.viewer_timeout": "3s",
+    "spaces.sdks": ["gradio"],
     "sync.every": "1h",
+    "sync.types": ["models", "spaces"],
 }
 
 

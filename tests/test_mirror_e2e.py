@@ -804,13 +804,13 @@ def _entity_corpus() -> list[Repo]:
 @pytest.mark.parametrize(
     ("filters", "expected", "listing_param"),
     [
-        ({"filters__pipeline_tags": ["sentence-similarity"]}, ["alpha/embed", "beta/embed"], "pipeline_tag=sentence-similarity"),
-        ({"filters__pipeline_tags": ["fill-mask", "text-to-image"]}, ["alpha/fill", "gamma/image", "gamma/fill"], None),
-        ({"filters__libraries": ["transformers"]}, ["alpha/fill", "beta/gen", "gamma/fill"], None),
+        ({"models__pipeline_tags": ["sentence-similarity"]}, ["alpha/embed", "beta/embed"], "pipeline_tag=sentence-similarity"),
+        ({"models__pipeline_tags": ["fill-mask", "text-to-image"]}, ["alpha/fill", "gamma/image", "gamma/fill"], None),
+        ({"models__libraries": ["transformers"]}, ["alpha/fill", "beta/gen", "gamma/fill"], None),
         ({"filters__authors": ["beta"]}, ["beta/gen", "beta/embed"], "author=beta"),
         ({"filters__authors": ["alpha", "gamma"]}, ["alpha/fill", "alpha/embed", "gamma/image", "gamma/fill"], None),
         ({"filters__min_likes": 100}, ["alpha/fill", "beta/embed", "gamma/image"], None),
-        ({"filters__libraries": ["transformers"], "filters__min_likes": 2}, ["alpha/fill", "beta/gen"], None),
+        ({"models__libraries": ["transformers"], "filters__min_likes": 2}, ["alpha/fill", "beta/gen"], None),
     ],
     ids=["one-pipeline-tag", "two-pipeline-tags", "library", "one-author", "two-authors", "min-likes", "combined"],
 )

@@ -16,6 +16,7 @@ from ..config import load_config
 from ..errors import ConfigError, HfIpfsError
 from . import ipfs as ipfs_commands
 from . import mirror as mirror_commands
+from . import provenance as provenance_commands
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     mirror_commands.register(groups)
+    provenance_commands.register(groups)
     ipfs_commands.register(groups)
     return parser
 

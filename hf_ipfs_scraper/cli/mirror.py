@@ -1,4 +1,5 @@
-"""``models``, ``status``, ``trending``, ``sync``: the mirror's commands, each one core call.
+"""``models``, ``datasets``, ``spaces``, ``all``, ``sync``, ``status``, ``trending``: the mirror's
+commands, each one core call (``status`` and ``trending`` read through the read-only ``Catalog``).
 
 Exit codes: 0 the run completed (skipped repos are fine), 3 it completed but some repos failed,
 1 the run could not happen (listing failed, store locked...), 2 bad usage/config, 130 interrupted.
@@ -11,22 +12,22 @@ import json
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
-from ..config import Config
+from ..catalog import Catalog
+from ..config import REPO_KINDS, Config
 from ..errors import InvalidInputError, StoreError
 from ..mirror import Mirror
-from ..pipeline import RunSummary
+from ..pipeline import BytesReceived, ProgressEvent, RepoFinished, RunStarted, RunSummary
 from ..records import REPO_TYPES
-from ..state import StateStore
 
 EXIT_RUN_FAILED = 1
 EXIT_SOME_FAILED = 3
 
 
-def _scrape_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--limit", type=int, help="how many top trending repos (default: scrape.limit)")
+def _scrape_flags(parser: argparse.ArgumentParser, *, limit: bool = True) -> None:
+    if limit:
+        parser.add_argument("--limit", type=int, help="how many top trending repos (default: scrape.limit)")
     parser.add_argument("--workers", type=int, help="repos mirrored in parallel (default: scrape.workers)")
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN)")
     parser.add_argument("--include", action="append", metavar="GLOB", help="keep only matching files (repeatable)")
@@ -34,21 +35,44 @@ def _scrape_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-file-size", metavar="SIZE", help="leave out files larger than this, e.g. 2GB")
 
 
+def _types(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in REPO_KINDS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(REPO_KINDS)}")
+    return names
+
+
 def register(groups: Any) -> None:
-    models = groups.add_parser(
-        "models", help="mirror the top trending models into IPFS", epilog="example: hf-ipfs-scraper models --limit 10"
+    for kind in REPO_KINDS:
+        parser = groups.add_parser(
+            kind, help=f"mirror the top trending {kind} into IPFS", epilog=f"example: hf-ipfs-scraper {kind} --limit 10"
+        )
+        _scrape_flags(parser)
+        if kind == "datasets":
+            parser.add_argument("--full", action="store_true", default=None,
+                                help="every file, not the default sample (datasets.full)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+        parser.set_defaults(run=_one_type, repo_type=kind[:-1], overrides=_overrides)
+
+    every = groups.add_parser(
+        "all", help="mirror models, datasets and Spaces at once, sharing one rate limiter",
+        epilog="example: hf-ipfs-scraper all --models 10 --datasets 5 --spaces 5",
     )
-    _scrape_flags(models)
-    models.add_argument("--no-progress", action="store_true", help="no progress bars")
-    models.set_defaults(run=_models, overrides=_overrides)
+    _scrape_flags(every, limit=False)
+    for kind in REPO_KINDS:
+        every.add_argument(f"--{kind}", type=int, metavar="N", help=f"top N trending {kind} (default: scrape.limit; 0: none)")
+    every.add_argument("--full", action="store_true", default=None, help="every file of each dataset (datasets.full)")
+    every.set_defaults(run=_all, overrides=_overrides)
 
     sync = groups.add_parser(
         "sync", help="mirror periodically (each run records a trending snapshot)",
-        epilog="example: hf-ipfs-scraper sync --every 24h   (or cron: 0 3 * * * hf-ipfs-scraper models)",
+        epilog="example: hf-ipfs-scraper sync --every 24h --types models,datasets   (or cron: 0 3 * * * hf-ipfs-scraper models)",
     )
     _scrape_flags(sync)
+    sync.add_argument("--types", type=_types, metavar="TYPES", help="e.g. models,datasets,spaces (default: sync.types)")
     sync.add_argument("--every", metavar="DURATION", help="interval, e.g. 24h, 30m (default: sync.every)")
-    sync.add_argument("--runs", type=int, help="stop after this many runs (default: run until interrupted)")
+    sync.add_argument("--runs", type=int, help="stop after this many rounds (default: run until interrupted)")
     sync.set_defaults(run=_sync, overrides=_overrides, no_progress=True)
 
     status = groups.add_parser("status", help="runs and repo counts by status")
@@ -56,7 +80,7 @@ def register(groups: Any) -> None:
     status.set_defaults(run=_status)
 
     trending = groups.add_parser("trending", help="the ranked list a run recorded")
-    trending.add_argument("--type", default="model", choices=REPO_TYPES)
+    trending.add_argument("--type", default="model", choices=REPO_TYPES, help="repo type (default: model)")
     trending.add_argument("--run", type=int, dest="run_id", metavar="ID", help="run id (default: the latest)")
     trending.add_argument("--json", action="store_true", help="machine-readable output")
     trending.set_defaults(run=_trending)
@@ -64,13 +88,15 @@ def register(groups: Any) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "scrape.limit": args.limit,
+        "scrape.limit": getattr(args, "limit", None),
         "scrape.workers": args.workers,
         "hub.token": args.token,
         "filters.include": args.include,
         "filters.exclude": args.exclude,
         "filters.max_file_size": args.max_file_size,
         "sync.every": getattr(args, "every", None),
+        "sync.types": getattr(args, "types", None),
+        "datasets.full": getattr(args, "full", None),
     }
 
 
@@ -85,13 +111,13 @@ def _progress(enabled: bool) -> Iterator[Any]:
     repos = tqdm(desc="repos", unit="repo", position=0, leave=True)
     data = tqdm(desc="download", unit="B", unit_scale=True, position=1, leave=True)
 
-    def update(kind: str, info: dict[str, Any]) -> None:
-        if kind == "start":
-            repos.reset(total=int(info["repos"]))
-        elif kind == "repo":
+    def update(event: ProgressEvent) -> None:
+        if isinstance(event, RunStarted):
+            repos.reset(total=event.repos)
+        elif isinstance(event, RepoFinished):
             repos.update(1)
-        elif kind == "bytes":
-            data.update(int(info["n"]))
+        elif isinstance(event, BytesReceived):
+            data.update(event.n)
 
     try:
         yield update
@@ -110,11 +136,31 @@ def _exit_code(summary: RunSummary) -> int:
     return EXIT_SOME_FAILED if summary.failed else 0
 
 
-def _models(args: argparse.Namespace, config: Config) -> int:
+def _one_type(args: argparse.Namespace, config: Config) -> int:
     with _progress(not args.no_progress) as progress, Mirror(config, progress=progress) as mirror:
-        summary = mirror.scrape_models()
+        summary = mirror.scrape(args.repo_type)
+    if summary.error is not None:  # the run could not happen: one line, as for any expected failure
+        print(f"Error: {summary.error}", file=sys.stderr)
+        return EXIT_RUN_FAILED
     print(summary)
     return _exit_code(summary)
+
+
+def _worst(summaries: list[RunSummary]) -> int:
+    codes = {_exit_code(s) for s in summaries}
+    return EXIT_RUN_FAILED if EXIT_RUN_FAILED in codes else max(codes, default=0)
+
+
+def _all(args: argparse.Namespace, config: Config) -> int:
+    given = {kind[:-1]: getattr(args, kind) for kind in REPO_KINDS}
+    limits = {t: n or config.scrape_limit for t, n in given.items() if n != 0}  # --spaces 0 leaves Spaces out
+    if not limits:
+        raise InvalidInputError("nothing to mirror: every type was given 0")
+    with Mirror(config) as mirror:
+        summaries = mirror.scrape_all(limits)
+    for summary in summaries:
+        print(summary)
+    return _worst(summaries)
 
 
 def _sync(args: argparse.Namespace, config: Config) -> int:
@@ -123,21 +169,13 @@ def _sync(args: argparse.Namespace, config: Config) -> int:
 
     with Mirror(config) as mirror:
         summaries = mirror.sync(runs=args.runs, on_run=report)
-    codes = {_exit_code(s) for s in summaries}
-    return EXIT_RUN_FAILED if EXIT_RUN_FAILED in codes else max(codes, default=0)
-
-
-def _state_path(config: Config) -> Path:
-    path = config.output_dir / "state.sqlite"
-    if not path.exists():
-        raise StoreError(f"no mirror state in {config.output_dir} yet (run `hf-ipfs-scraper models` first)")
-    return path
+    return _worst(summaries)
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
-    with StateStore(_state_path(config)) as state:
-        runs = state.runs(limit=10)
-        counts = {t: state.counts(t) for t in REPO_TYPES}
+    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+        runs = catalog.runs(limit=10)
+        counts = catalog.counts()
     if args.json:
         print(json.dumps({"runs": [r.as_dict() for r in runs], "entities": counts}, indent=2, default=str))
         return 0
@@ -150,8 +188,8 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _trending(args: argparse.Namespace, config: Config) -> int:
-    with StateStore(_state_path(config)) as state:
-        rows = state.trending(args.type, args.run_id)
+    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+        rows = catalog.trending(args.type, args.run_id)
     if not rows and args.run_id is not None:
         raise InvalidInputError(f"run {args.run_id} recorded no trending list of {args.type}s")
     if not rows:

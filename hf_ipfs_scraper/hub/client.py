@@ -26,48 +26,44 @@ from huggingface_hub.utils import build_hf_headers
 from ..errors import HubError, RepoUnavailableError
 from ..records import RepoFile, RepoRecord
 from .download import VerifiedDownload
+from .viewer import ViewerClient
 
 logger = logging.getLogger(__name__)
 
-_COMMON = ["author", "sha", "gated", "private", "disabled", "tags", "cardData", "trendingScore", "likes",
-           "lastModified", "createdAt", "usedStorage"]
-EXPAND: dict[str, list[str]] = {
-    "model": _COMMON + ["downloads", "library_name", "pipeline_tag", "baseModels"],
-    "dataset": _COMMON + ["downloads"],
-    "space": _COMMON + ["sdk", "models", "datasets"],
-}
 MAX_PAGE = 1000
 
 
 class HubClient:
     """Thin, typed access to the Hub for one endpoint and token."""
 
-    def __init__(self, endpoint: str, token: str | None = None) -> None:
+    def __init__(
+        self, endpoint: str, token: str | None = None, *, viewer_endpoint: str = "", viewer_timeout: float = 10.0
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.token = token or None
         self.api = HfApi(endpoint=self.endpoint, token=self.token or False)
+        self.viewer = ViewerClient(viewer_endpoint, self.token, timeout=viewer_timeout)
 
     def trending(
         self,
         repo_type: str,
         *,
         limit: int,
+        expand: Iterable[str],
+        record: type[RepoRecord],
         accept: Callable[[RepoRecord], bool] | None = None,
-        author: str | None = None,
-        pipeline_tag: str | None = None,
+        **params: Any,
     ) -> Iterator[tuple[int, RepoRecord]]:
-        """``(rank, record)`` in trending order, at most ``limit`` accepted ones.
+        """``(rank, record)`` in trending order, at most ``limit`` accepted ones. ``expand`` names
+        the fields to list, ``record`` the type each item becomes, ``params`` the server-side
+        filters (``author``, ``pipeline_tag``, ``task_categories``...).
 
         Without a client-side filter exactly one page of ``limit`` is asked for. With one, a first
         page of ``max(100, 4 * limit)`` is scanned; if fewer than ``limit`` repos pass, the listing is
         asked again for 1000 and scanned past what was seen (at most 1000 candidates in all).
         """
         page = limit if accept is None else min(MAX_PAGE, max(100, 4 * limit))
-        kwargs: dict[str, Any] = {"sort": "trending_score", "expand": EXPAND[repo_type]}
-        if author:
-            kwargs["author"] = author
-        if pipeline_tag and repo_type == "model":
-            kwargs["pipeline_tag"] = pipeline_tag
+        kwargs: dict[str, Any] = {"sort": "trending_score", "expand": list(expand), **params}
         lister: dict[str, Callable[..., Iterable[Any]]] = {
             "model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces,
         }
@@ -79,10 +75,10 @@ class HubClient:
                     if rank <= seen:
                         continue  # seen in the first, smaller listing
                     seen = rank
-                    record = RepoRecord.from_api(repo_type, info)
-                    if accept is not None and not accept(record):
+                    item = record.from_api(info)
+                    if accept is not None and not accept(item):
                         continue
-                    yield rank, record
+                    yield rank, item
                     accepted += 1
                     if accepted >= limit:
                         return

@@ -29,7 +29,7 @@ from huggingface_hub.utils._http import default_client_factory, hf_request_event
 from ..errors import InvalidInputError
 from ..ratelimit import RateLimiter
 
-__all__ = ["RateLimitedTransport", "install", "make_client_factory"]
+__all__ = ["RateLimitedTransport", "client_with", "install", "make_client_factory", "netloc"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +84,18 @@ def make_client_factory(
     def wrap(inner: httpx2.BaseTransport) -> RateLimitedTransport:
         return RateLimitedTransport(inner, limiter, hub_host, max_retries=max_retries)
 
-    def factory() -> httpx2.Client:
-        return httpx2.Client(
-            event_hooks={"request": [hf_request_event_hook]},
-            follow_redirects=True,
-            timeout=None,
-            transport=wrap(httpx2.HTTPTransport()),
-            mounts=_environment_proxies(wrap),
-        )
+    return lambda: client_with(wrap)
 
-    return factory
+
+def client_with(wrap: Callable[[httpx2.BaseTransport], httpx2.BaseTransport]) -> httpx2.Client:
+    """huggingface_hub's default client, each of its transports (proxies too) wrapped by ``wrap``."""
+    return httpx2.Client(
+        event_hooks={"request": [hf_request_event_hook]},
+        follow_redirects=True,
+        timeout=None,
+        transport=wrap(httpx2.HTTPTransport()),
+        mounts=_environment_proxies(wrap),
+    )
 
 
 def install(limiter: RateLimiter, endpoint: str, *, max_retries: int = 8) -> Callable[[], None]:
@@ -101,7 +103,7 @@ def install(limiter: RateLimiter, endpoint: str, *, max_retries: int = 8) -> Cal
 
     Returns a function that puts huggingface_hub's default client factory back.
     """
-    set_client_factory(make_client_factory(limiter, _netloc(endpoint), max_retries=max_retries))
+    set_client_factory(make_client_factory(limiter, netloc(endpoint), max_retries=max_retries))
 
     def restore() -> None:
         set_client_factory(default_client_factory)
@@ -142,7 +144,7 @@ def _environment_proxies(
     }
 
 
-def _netloc(endpoint: str) -> str:
+def netloc(endpoint: str) -> str:
     """``https://huggingface.co/`` → ``huggingface.co``; ``http://127.0.0.1:8080`` keeps the port."""
     url = httpx2.URL(endpoint)
     if not url.host:

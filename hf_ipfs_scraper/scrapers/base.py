@@ -1,4 +1,5 @@
-"""What a scraper is: a repo type, its listing filters and its metadata — nothing about I/O.
+"""What a scraper is: a repo type's listing, its typed record, its file selection and its extra
+artefacts — nothing about downloading, storing or state.
 
 Like a spider over shared pipelines: models, datasets and Spaces differ only here; discovery,
 downloading, storing, state and rate limits live in :mod:`hf_ipfs_scraper.pipeline`.
@@ -6,16 +7,26 @@ downloading, storing, state and rate limits live in :mod:`hf_ipfs_scraper.pipeli
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..config import Config
-from ..records import RepoRecord
+from ..records import RepoFile, RepoRecord
+
+if TYPE_CHECKING:
+    from ..hub.client import HubClient
+
+# Every listing asks for what the record needs, in the one listing request (no per-repo info).
+# (Spaces have no `gated` field: the Hub refuses it in their expand list.)
+COMMON_EXPAND = ("author", "sha", "private", "disabled", "tags", "cardData", "trendingScore", "likes",
+                 "lastModified", "createdAt")
 
 
 class RepoScraper:
-    """Base scraper; subclasses set ``repo_type`` and may refine the filters and metadata."""
+    """Base scraper; a subclass names its type, record and expand fields, and refines the rest."""
 
     repo_type: ClassVar[str]
+    record: ClassVar[type[RepoRecord]]
+    expand: ClassVar[tuple[str, ...]]
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -42,9 +53,14 @@ class RepoScraper:
 
     @property
     def filters_client_side(self) -> bool:
+        """Whether :meth:`rejection` can reject something the server-side filters let through."""
         cfg = self.config
         return bool(len(cfg.filters_authors) > 1 or cfg.filters_min_likes or cfg.filters_min_downloads)
 
-    def metadata(self, record: RepoRecord) -> dict[str, Any]:
-        """The normalized metadata.json content for this repo type."""
-        return record.metadata()
+    def select_files(self, files: list[RepoFile]) -> dict[str, str]:
+        """Files this type leaves out by default, path → why (after the shared file filters)."""
+        return {}
+
+    def extras(self, record: RepoRecord, client: HubClient) -> dict[str, Any]:
+        """Extra artefacts written beside metadata.json: file name → JSON data."""
+        return {}

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..records import RepoRecord
-from .base import RepoScraper
+from ..records import ModelRecord, RepoRecord
+from .base import COMMON_EXPAND, RepoScraper
 
 
 class ModelsScraper(RepoScraper):
     repo_type: ClassVar[str] = "model"
+    record: ClassVar[type[RepoRecord]] = ModelRecord
+    # The Hub refuses baseModels, childrenModelCount and usedStorage in a model *listing*: base
+    # models come from the card and the base_model: tags instead.
+    expand: ClassVar[tuple[str, ...]] = COMMON_EXPAND + ("gated", "downloads", "library_name", "pipeline_tag")
 
     def listing_params(self) -> dict[str, Any]:
         params = super().listing_params()
-        tags = self.config.filters_pipeline_tags
+        tags = self.config.models_pipeline_tags
         if len(tags) == 1:
             params["pipeline_tag"] = tags[0]
         return params
 
     def rejection(self, record: RepoRecord) -> str | None:
+        assert isinstance(record, ModelRecord)
         cfg = self.config
-        if cfg.filters_pipeline_tags and record.pipeline_tag not in cfg.filters_pipeline_tags:
-            return f"pipeline_tag {record.pipeline_tag!r} not in filters.pipeline_tags"
-        if cfg.filters_libraries and record.library_name not in cfg.filters_libraries:
-            return f"library {record.library_name!r} not in filters.libraries"
+        if cfg.models_pipeline_tags and record.pipeline_tag not in cfg.models_pipeline_tags:
+            return f"pipeline_tag {record.pipeline_tag!r} not in models.pipeline_tags"
+        if cfg.models_libraries and record.library_name not in cfg.models_libraries:
+            return f"library {record.library_name!r} not in models.libraries"
         return super().rejection(record)
 
     @property
     def filters_client_side(self) -> bool:
         cfg = self.config
-        return bool(len(cfg.filters_pipeline_tags) > 1 or cfg.filters_libraries or super().filters_client_side)
+        return bool(len(cfg.models_pipeline_tags) > 1 or cfg.models_libraries or super().filters_client_side)

@@ -42,6 +42,10 @@ class EntityState:
     ``head_sha`` is the newest revision discovery saw (what the next mirror should fetch); ``sha``
     and ``root_cid`` describe the last revision actually mirrored. ``attempts`` counts claims since
     ``head_sha`` last changed; ``owner_pid`` is the claiming process while ``in_progress``.
+
+    The metadata columns (author ... sdk, ``card_data``) are what the latest listing said;
+    ``size_bytes``, ``file_count``, ``readme_cid`` and ``mirrored_at`` describe the last mirror.
+    ``metadata`` is the whole normalized record (as in ``metadata.json``, without the card data).
     """
 
     type: str
@@ -57,9 +61,66 @@ class EntityState:
     updated_at: float
     metadata: dict[str, Any] | None = field(hash=False)
     owner_pid: int | None
+    author: str | None = None
+    license: str | None = None
+    languages: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    likes: int | None = None
+    downloads: int | None = None
+    trending_score: float | None = None
+    gated: str | None = None
+    private: bool | None = None
+    created_at: str | None = None
+    last_modified: str | None = None
+    pipeline_tag: str | None = None
+    library_name: str | None = None
+    task_categories: tuple[str, ...] = ()
+    sdk: str | None = None
+    card_data: dict[str, Any] | None = field(default=None, hash=False)
+    size_bytes: int | None = None
+    total_bytes: int | None = None
+    file_count: int | None = None
+    readme_cid: str | None = None
+    mirrored_at: float | None = None
+
+    @property
+    def node(self) -> str:
+        """The entity's key in the provenance graph."""
+        return node_key(self.type, self.id)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def node_key(type: str, id: str) -> str:
+    """``("model", "org/name")`` → ``"model:org/name"``: how the provenance graph names a repo."""
+    return f"{type}:{id}"
+
+
+def split_node(key: str) -> tuple[str, str]:
+    type_, _, id_ = key.partition(":")
+    return type_, id_
+
+
+class EdgeRow(NamedTuple):
+    """One provenance edge: ``src`` derives from (or uses) ``dst``; both are node keys."""
+
+    src: str
+    dst: str
+    relation: str
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class Archived:
+    """What a finished mirror adds to an entity, recorded with ``mark_done`` in one transaction."""
+
+    size_bytes: int
+    total_bytes: int
+    file_count: int
+    readme_cid: str | None = None
+    readme_size: int = 0
+    readme_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +170,15 @@ class TrendingRow:
 
 
 RUN_COLUMNS = "id, key, status, started_at, ended_at, stats, log, owner_pid"
+# The columns upsert_discovered() takes from a record's metadata dict; JSON ones are lists/dicts.
+META_COLUMNS = (
+    "author", "license", "languages", "tags", "likes", "downloads", "trending_score", "gated", "private",
+    "created_at", "last_modified", "pipeline_tag", "library_name", "task_categories", "sdk", "card_data",
+)
+JSON_COLUMNS = frozenset({"languages", "tags", "task_categories", "card_data"})
 ENTITY_COLUMNS = (
     "type, id, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, "
-    "metadata, owner_pid"
+    "metadata, owner_pid, " + ", ".join(META_COLUMNS) + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at"
 )
 FILE_COLUMNS = "type, entity_id, path, size, oid, sha256, cid, tsize, recorded_at"
 TRENDING_COLUMNS = "rank, id, trending_score, likes, downloads, captured_at"
@@ -123,10 +190,24 @@ def run_from_row(row: tuple[Any, ...]) -> Run:
 
 
 def entity_from_row(row: tuple[Any, ...]) -> EntityState:
-    type_, id_, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, meta, pid = row
+    type_, id_, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, meta, pid = row[:13]
     metadata = None if meta is None else json.loads(meta)
+    values: dict[str, Any] = {}
+    for name, value in zip(META_COLUMNS, row[13 : 13 + len(META_COLUMNS)]):
+        if name in JSON_COLUMNS:
+            value = None if value is None else json.loads(value)
+            if isinstance(value, list):
+                value = tuple(value)
+            elif value is None and name != "card_data":
+                value = ()
+        values[name] = value
+    if values["private"] is not None:
+        values["private"] = bool(values["private"])
+    size_bytes, total_bytes, file_count, readme_cid, mirrored_at = row[13 + len(META_COLUMNS) :]
     return EntityState(
-        type_, id_, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, metadata, pid
+        type_, id_, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, metadata, pid,
+        **values, size_bytes=size_bytes, total_bytes=total_bytes, file_count=file_count, readme_cid=readme_cid,
+        mirrored_at=mirrored_at,
     )
 
 

@@ -93,7 +93,63 @@ CREATE TABLE trending (
 CREATE INDEX trending_by_type ON trending (type, run_id);
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "runs, entities, files, trending", _V1),)
+# Entity metadata as columns (what export, search and the Catalog filter on), the README of each
+# mirrored repo, and the provenance graph's edges. Node keys are "type:id" ("model:org/name").
+_V2 = """
+ALTER TABLE entities ADD COLUMN author TEXT;
+ALTER TABLE entities ADD COLUMN license TEXT;
+ALTER TABLE entities ADD COLUMN languages TEXT;        -- JSON array
+ALTER TABLE entities ADD COLUMN tags TEXT;             -- JSON array
+ALTER TABLE entities ADD COLUMN likes INTEGER;
+ALTER TABLE entities ADD COLUMN downloads INTEGER;
+ALTER TABLE entities ADD COLUMN trending_score REAL;
+ALTER TABLE entities ADD COLUMN gated TEXT;            -- NULL (not gated), 'auto' or 'manual'
+ALTER TABLE entities ADD COLUMN private INTEGER;
+ALTER TABLE entities ADD COLUMN created_at TEXT;       -- ISO 8601, as the Hub says
+ALTER TABLE entities ADD COLUMN last_modified TEXT;
+ALTER TABLE entities ADD COLUMN pipeline_tag TEXT;     -- models
+ALTER TABLE entities ADD COLUMN library_name TEXT;     -- models
+ALTER TABLE entities ADD COLUMN task_categories TEXT;  -- datasets, JSON array
+ALTER TABLE entities ADD COLUMN sdk TEXT;              -- spaces
+ALTER TABLE entities ADD COLUMN card_data TEXT;        -- JSON: the card's front matter, as the Hub parsed it
+ALTER TABLE entities ADD COLUMN size_bytes INTEGER;    -- bytes of the mirrored files
+ALTER TABLE entities ADD COLUMN total_bytes INTEGER;   -- bytes of every file at that revision, left-out ones too
+ALTER TABLE entities ADD COLUMN file_count INTEGER;    -- files mirrored
+ALTER TABLE entities ADD COLUMN readme_cid TEXT;
+ALTER TABLE entities ADD COLUMN mirrored_at REAL;
+CREATE INDEX entities_by_author ON entities (author);
+
+CREATE TABLE readmes (
+    type        TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    cid         TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    text        TEXT,           -- NULL when over the text cap: the CID points at it in the store
+    PRIMARY KEY (type, entity_id),
+    FOREIGN KEY (type, entity_id) REFERENCES entities (type, id) ON DELETE CASCADE
+);
+
+CREATE TABLE edges (
+    src         TEXT NOT NULL,  -- the derived repo's node key
+    dst         TEXT NOT NULL,  -- what it derives from / uses
+    relation    TEXT NOT NULL CHECK (relation IN
+                ('finetune', 'adapter', 'quantized', 'merge', 'unknown', 'trained_on', 'uses', 'derived_from')),
+    evidence    TEXT NOT NULL,  -- where it was read: "cardData.base_model", "tags", "hub.baseModels", ...
+    PRIMARY KEY (src, dst, relation)
+) WITHOUT ROWID;
+CREATE INDEX edges_by_dst ON edges (dst);
+
+CREATE TABLE provenance_warnings (
+    node        TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    PRIMARY KEY (node, message)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "runs, entities, files, trending", _V1),
+    Migration(2, "entity metadata columns, readmes, provenance edges", _V2),
+)
 
 _MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS _migrations (

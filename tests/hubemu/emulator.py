@@ -1,15 +1,18 @@
-"""``HubEmulator``: a local Hugging Face Hub (API + resolve) and its LFS CDN, for tests.
+"""``HubEmulator``: a local Hugging Face Hub (API + resolve), its LFS CDN and its dataset viewer.
 
     with HubEmulator(build_corpus(n_models=5)) as emu:
         HfApi(endpoint=emu.endpoint).model_info("sentence-transformers/all-MiniLM-L6-v2")
         emu.counts["info"]  # -> 1
 
-Two threaded stdlib servers on 127.0.0.1 with ephemeral ports: ``endpoint`` (the Hub) and
-``cdn_endpoint`` (LFS downloads, reached through 302 redirects). Every mutation is thread-safe
-and visible to the next request. Counters: ``counts`` (requests per kind: list, info, tree,
-paths_info, refs, commits, resolve_head, resolve_get, cdn_get, cdn_head, other, plus "429" for
-refusals; a refused request also counts in its kind), ``requests`` (method, path?query, status),
-``bytes_served`` / ``bytes_by_kind`` (body bytes sent), ``reset_counts()``.
+Three threaded stdlib servers on 127.0.0.1 with ephemeral ports: ``endpoint`` (the Hub),
+``cdn_endpoint`` (LFS downloads, reached through 302 redirects) and ``viewer_endpoint`` (the
+dataset viewer API, ``viewer.py``; ``set_viewer(dataset_id, mode)`` picks how it answers for one
+dataset, ``viewer_delay`` is the wait of the "slow" mode). Every mutation is thread-safe and
+visible to the next request. Counters: ``counts`` (requests per kind: list, info, tree,
+paths_info, refs, commits, resolve_head, resolve_get, cdn_get, cdn_head, viewer_is_valid,
+viewer_splits, viewer_first_rows, other, plus "429" for refusals; a refused request also counts in
+its kind), ``requests`` (method, path?query, status), ``bytes_served`` / ``bytes_by_kind`` (body
+bytes sent), ``reset_counts()``.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from .hub import HubApp
 from .quota import RateLimiter
 from .repo import DEFAULT_GITATTRIBUTES, Gated, Repo, RepoFile, is_lfs_path
 from .state import HubState
+from .viewer import MODES as VIEWER_MODES
+from .viewer import ViewerApp
 from .wire import Request, Response, Server
 
 KINDS = (
     "harnesses", "list", "info", "tree", "paths_info", "refs", "commits",
-    "resolve_head", "resolve_get", "cdn_get", "cdn_head", "other", "429",
+    "resolve_head", "resolve_get", "cdn_get", "cdn_head",
+    "viewer_is_valid", "viewer_splits", "viewer_first_rows", "other", "429",
 )
 
 
@@ -65,23 +71,31 @@ class HubEmulator:
         self._cdn_app = CdnApp(self)
         self._hub: Server | None = None
         self._cdn: Server | None = None
+        self._viewer: Server | None = None
+        self._viewer_modes: dict[str, str] = {}
+        self._stopping = threading.Event()  # wakes "slow" viewer answers when the servers stop
+        #: Seconds a dataset in the viewer's "slow" mode waits before answering.
+        self.viewer_delay = 5.0
         for repo in corpus:
             self.add_repo(repo)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> HubEmulator:
         if self._hub is None:
+            self._stopping.clear()
             self._hub = Server(HubApp(self), self._record, lambda: self.latency)
             self._cdn = Server(self._cdn_app, self._record, lambda: self.latency)
-            self._hub.start()
-            self._cdn.start()
+            self._viewer = Server(ViewerApp(self), self._record, lambda: self.latency)
+            for server in (self._hub, self._cdn, self._viewer):
+                server.start()
         return self
 
     def stop(self) -> None:
-        for server in (self._hub, self._cdn):
+        self._stopping.set()
+        for server in (self._hub, self._cdn, self._viewer):
             if server is not None:
                 server.stop()
-        self._hub = self._cdn = None
+        self._hub = self._cdn = self._viewer = None
 
     def __enter__(self) -> HubEmulator:
         return self.start()
@@ -100,6 +114,13 @@ class HubEmulator:
         if self._cdn is None:
             raise RuntimeError("the emulator is not started")
         return self._cdn.url
+
+    @property
+    def viewer_endpoint(self) -> str:
+        """The dataset viewer's base URL (what ``https://datasets-server.huggingface.co`` is)."""
+        if self._viewer is None:
+            raise RuntimeError("the emulator is not started")
+        return self._viewer.url
 
     # -- content -----------------------------------------------------------------------------
     def add_repo(self, repo: Repo) -> None:
@@ -160,6 +181,19 @@ class HubEmulator:
             raise ValueError("use update_file / rename_repo for files, sha and id")
         return self.state.update(repo_id, repo_type, **fields)
 
+    def set_viewer(self, dataset_id: str, mode: str = "ok") -> None:
+        """How the dataset viewer answers for ``dataset_id`` (see ``viewer.py``): "ok" (the default),
+        "none" (it cannot process the dataset), "error" (500 JSON), "crash" (500 text/plain) or
+        "slow" ("ok" after ``viewer_delay`` seconds)."""
+        if mode not in VIEWER_MODES:
+            raise ValueError(f"viewer mode must be one of {VIEWER_MODES}, not {mode!r}")
+        with self._lock:
+            self._viewer_modes[dataset_id] = mode
+
+    def viewer_mode(self, dataset_id: str) -> str:
+        with self._lock:
+            return self._viewer_modes.get(dataset_id, "ok")
+
     def grant(self, token: str, repo_id: str | None = None) -> None:
         """Make ``token`` valid, and with ``repo_id`` let it read that gated or private repo."""
         self.state.grant(token, repo_id)
@@ -215,6 +249,10 @@ class HubEmulator:
                 self._counts["429"] += 1
             self._bytes[response.kind] += body_bytes
             self._requests.append((request.method, request.target, response.status))
+
+    def viewer_wait(self) -> None:
+        """The "slow" viewer mode's wait (cut short when the emulator stops)."""
+        self._stopping.wait(self.viewer_delay)
 
     def next_request_id(self) -> str:
         with self._lock:

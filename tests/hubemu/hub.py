@@ -165,7 +165,7 @@ class HubApp:
         assert route.repo_type is not None
         try:
             query = ListQuery.parse(
-                request.query, page_size=self.emu.page_size, valid_expand=payloads.EXPAND[route.repo_type]
+                request.query, page_size=self.emu.page_size, valid_expand=payloads.LIST_EXPAND[route.repo_type]
             )
         except BadQuery as exc:
             return error_response(400, "BadRequest", str(exc))
@@ -178,7 +178,7 @@ class HubApp:
         page, next_key = query.page([h.repo for h in visible.values()])
         items = [
             payloads.list_item(
-                payloads.Fields(visible[r.id], r, visible[r.id].head),
+                payloads.Fields(visible[r.id], r, visible[r.id].head, state=self.state),
                 query.expand,
                 full=query.full,
                 card_data=query.card_data,
@@ -197,7 +197,8 @@ class HubApp:
         if bad:
             valid = list(payloads.EXPAND[hosted.repo.type])
             return error_response(400, "BadRequest", f'"expand" must be one of {valid}; got {bad}')
-        fields = payloads.Fields(hosted, hosted.repo, commit, blobs=_truthy(request.query.get("blobs")))
+        blobs = _truthy(request.query.get("blobs"))
+        fields = payloads.Fields(hosted, hosted.repo, commit, blobs=blobs, state=self.state)
         return json_response(200, payloads.info_payload(fields, expand))
 
     def tree(self, route: Route, request: Request, hosted: Hosted, commit: Commit) -> Response:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .lineage import effective_tags
 from .repo import Repo
 
 SORT_KEYS = {
@@ -103,7 +104,7 @@ class ListQuery:
             return False
         if self.author is not None and repo.author.lower() != self.author.lower():
             return False
-        tags = set(repo.tags)
+        tags = set(effective_tags(repo))
         extra = {repo.library_name, repo.pipeline_tag, repo.sdk} - {None}
         if any(f not in tags and f not in extra for f in self.filters):
             return False

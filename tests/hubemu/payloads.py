@@ -5,6 +5,10 @@
 * Siblings carry ``rfilename`` only, unless ``blobs=true``: then also ``blobId``, ``size`` and
   ``lfs: {sha256, size, pointerSize}``. Tree items say ``oid`` where siblings say ``sha256``.
 * A field whose value is unknown is left out, as the Hub does (``model-index`` stays ``null``).
+* ``baseModels``, ``childrenModelCount`` and ``usedStorage`` are model-info-only: a model *listing*
+  naming them in ``expand`` is a 400 (dataset and Space listings do take ``usedStorage``).
+* Derived fields: lineage (``lineage``), dataset ``description``/``citation`` (``cardtext``), Space
+  ``runtime`` (``spaces``).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from . import cardtext, lineage, spaces
 from .repo import Repo, card_data_from_readme, iso, safetensors_parameters
-from .state import Commit, Hosted, TreeEntry
+from .state import Commit, Hosted, HubState, TreeEntry
 
 # The valid `expand` names per repo type, as the Hub accepts them (huggingface_hub's
 # Expand*Property_T list the same names; tests/test_hub_emulator.py checks they agree).
@@ -38,6 +43,12 @@ EXPAND: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# What a listing's `expand` may not name (the Hub computes these per repo, on model_info only).
+LIST_REFUSED: dict[str, frozenset[str]] = {"model": frozenset({"baseModels", "childrenModelCount", "usedStorage"})}
+LIST_EXPAND: dict[str, tuple[str, ...]] = {
+    t: tuple(n for n in names if n not in LIST_REFUSED.get(t, ())) for t, names in EXPAND.items()
+}
+
 INFO_FIELDS: dict[str, tuple[str, ...]] = {
     "model": (
         "_id", "id", "private", "pipeline_tag", "library_name", "tags", "downloads", "likes", "modelId",
@@ -46,7 +57,7 @@ INFO_FIELDS: dict[str, tuple[str, ...]] = {
         "usedStorage",
     ),
     "dataset": (
-        "_id", "id", "author", "sha", "lastModified", "private", "gated", "disabled", "tags",
+        "_id", "id", "author", "sha", "lastModified", "private", "gated", "disabled", "tags", "citation",
         "description", "paperswithcode_id", "downloads", "likes", "cardData", "siblings", "createdAt",
         "usedStorage",
     ),
@@ -101,10 +112,13 @@ def _json_file(commit: Commit, path: str) -> dict[str, Any] | None:
 
 
 class Fields:
-    """Lazily computed wire fields of one repo at one commit."""
+    """Lazily computed wire fields of one repo at one commit (``state``: the other hosted repos,
+    for the fields that look at them: ``baseModels``, ``childrenModelCount``)."""
 
-    def __init__(self, hosted: Hosted, repo: Repo, commit: Commit, *, blobs: bool = False) -> None:
-        self.hosted, self.repo, self.commit, self.blobs = hosted, repo, commit, blobs
+    def __init__(
+        self, hosted: Hosted, repo: Repo, commit: Commit, *, blobs: bool = False, state: HubState | None = None
+    ) -> None:
+        self.hosted, self.repo, self.commit, self.blobs, self.state = hosted, repo, commit, blobs, state
 
     def get(self, name: str) -> Any:
         method = getattr(self, "f_" + name.replace("-", "_"), None)
@@ -152,7 +166,7 @@ class Fields:
         return self.repo.trending_score
 
     def f_tags(self) -> list[str]:
-        return list(self.repo.tags)
+        return lineage.effective_tags(self.repo)
 
     def f_pipeline_tag(self) -> str | None:
         return self.repo.pipeline_tag if self.repo.type == "model" else None
@@ -231,21 +245,32 @@ class Fields:
     def f_spaces(self) -> list[str] | None:
         return [] if self.repo.type == "model" else None
 
-    def f_childrenModelCount(self) -> int | None:
-        return 0 if self.repo.type == "model" else None
+    def _models(self) -> list[Hosted]:
+        return self.state.all("model") if self.state is not None else [self.hosted]
+
+    def f_baseModels(self) -> dict[str, Any] | None:
+        if self.repo.type != "model":
+            return None
+        hosted_ids = {h.repo.id: h.object_id for h in self._models() if not h.repo.private}
+        return lineage.base_models_field(self.f_cardData(), hosted_ids)
+
+    def f_childrenModelCount(self) -> dict[str, int] | None:
+        if self.repo.type != "model":
+            return None
+        return lineage.children_count(self.repo.id, (h.repo for h in self._models()))
 
     # -- datasets
+    def _dataset_readme(self) -> bytes | None:
+        readme = self.commit.files.get("README.md") if self.repo.type == "dataset" else None
+        return readme.data if readme is not None else None
+
     def f_description(self) -> str | None:
-        if self.repo.type != "dataset":
-            return None
-        readme = self.commit.files.get("README.md")
-        if readme is None:
-            return None
-        text = readme.data.decode("utf-8", "replace")
-        if text.lstrip().startswith("---"):
-            parts = text.split("---", 2)
-            text = parts[2] if len(parts) == 3 else text
-        return " ".join(text.split())[:300] or None
+        readme = self._dataset_readme()
+        return cardtext.description(readme, self.repo.id) if readme is not None else None
+
+    def f_citation(self) -> str | None:
+        readme = self._dataset_readme()
+        return cardtext.citation(readme) if readme is not None else None
 
     def f_paperswithcode_id(self) -> str | None:
         return (self.f_cardData() or {}).get("paperswithcode_id") if self.repo.type == "dataset" else None
@@ -264,17 +289,8 @@ class Fields:
         return f"https://{sub}.hf.space" if sub else None
 
     def f_runtime(self) -> dict[str, Any] | None:
-        if self.repo.type != "space":
-            return None
-        return {
-            "stage": "RUNNING",
-            "hardware": {"current": "cpu-basic", "requested": "cpu-basic"},
-            "storage": None,
-            "gcTimeout": 172800,
-            "replicas": {"requested": 1, "current": 1},
-            "devMode": False,
-            "domains": [{"domain": f"{self.f_subdomain()}.hf.space", "stage": "READY"}],
-        }
+        sub = self.f_subdomain()
+        return spaces.runtime(self.repo, sub) if sub is not None else None
 
     def f_models(self) -> list[str] | None:
         return list((self.f_cardData() or {}).get("models") or []) if self.repo.type == "space" else None

@@ -25,6 +25,9 @@ RepoType = Literal["model", "dataset", "space"]
 Gated = Literal[False, "auto", "manual"]
 REPO_TYPES: tuple[str, ...] = ("model", "dataset", "space")
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
+# libyaml's loader when present: it parses every shared card exactly as SafeLoader does, 4x faster
+# (some real dataset cards carry a megabyte of YAML).
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # The .gitattributes the Hub writes into every new repo (abridged to its patterns).
 DEFAULT_GITATTRIBUTES = "".join(
@@ -79,7 +82,7 @@ def card_data_from_readme(readme: bytes) -> dict[str, Any] | None:
     if match is None:
         return None
     try:
-        data = yaml.safe_load(match.group(2))
+        data = yaml.load(match.group(2), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict):
@@ -174,6 +177,7 @@ class Repo:
     author: str = ""
     disabled: bool = False
     sdk: str | None = None  # spaces only
+    stage: str = "RUNNING"  # spaces only: the runtime stage (RUNNING, SLEEPING, BUILDING, RUNTIME_ERROR...)
 
     def __post_init__(self) -> None:
         if self.type not in REPO_TYPES:

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the Hub and CDN servers: a threaded stdlib server that can be stopped
+"""HTTP plumbing shared by the Hub, CDN and dataset viewer servers: a threaded stdlib server that can be stopped
 with its keep-alive connections, a ``Response`` value, and Range handling.
 
 Each server has an ``app(Request) -> Response`` callable; the handler does the I/O: it sleeps the
@@ -188,17 +188,17 @@ class _Handler(BaseHTTPRequestHandler):
         if response.drop_after is not None and self.command != "HEAD":
             sent = min(sent, response.drop_after)
         self.server.record(request, response, sent)
-        self.send_response(response.status)
         headers = dict(response.headers)
         headers.setdefault("Content-Length", str(len(body_view)))
-        for name, value in headers.items():
-            self.send_header(name, value)
         if response.drop_after is not None and self.command != "HEAD":
             self.close_connection = True  # cut after `sent` bytes, unannounced like a real drop
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        try:
+        try:  # the client may be gone (it timed out while a slow answer was made)
+            self.send_response(response.status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command == "HEAD":
+                return
             for offset in range(0, sent, CHUNK):
                 self.wfile.write(body_view[offset : min(offset + CHUNK, sent)])
         except (BrokenPipeError, ConnectionResetError):

@@ -1,0 +1,110 @@
+"""``Catalog``: read-only access to an archive, for notebooks, the CLI and the web layer alike.
+
+Opens ``<output_dir>/state.sqlite`` read-only (no lock, no migration, no recovery: SQLite's WAL
+lets it read the last committed state while a mirror or sync writes in another process) and, for
+file contents, the block store read-only (readers need no lock either).
+
+>>> from hf_ipfs_scraper import Catalog                       # doctest: +SKIP
+>>> with Catalog("hf_mirror") as catalog:                      # doctest: +SKIP
+...     catalog.entity("model", "org/name").root_cid
+...     catalog.provenance.lineage("model:org/name")
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+from .errors import StoreError
+from .provenance.tracker import ProvenanceTracker
+from .records import REPO_TYPES
+from .state import EntityState, FileRecord, Run, StateStore, TrendingRow
+from .storage.embedded import EmbeddedStore
+
+
+class Catalog:
+    """What an output directory holds: entities, runs, trending snapshots, files, READMEs, provenance."""
+
+    def __init__(self, output_dir: str | os.PathLike[str], *, store_path: str | os.PathLike[str] | None = None) -> None:
+        self.output_dir = Path(output_dir)
+        path = self.output_dir / "state.sqlite"
+        if not path.is_file():
+            raise StoreError(f"no mirror state in {self.output_dir} yet (run `hf-ipfs-scraper models` first)")
+        self.state = StateStore(path, readonly=True)
+        self._store_path = Path(store_path) if store_path is not None else self.output_dir / "ipfs"
+        self._store: EmbeddedStore | None = None
+        self.provenance = ProvenanceTracker(self.state)
+
+    # -- entities ----------------------------------------------------------------------------
+    def entity(self, type: str, id: str) -> EntityState | None:
+        return self.state.get(type, id)
+
+    def entities(self, type: str | None = None, *, status: str | None = None, run_id: int | None = None
+                 ) -> Iterator[EntityState]:
+        """Entities of a type and/or status; with ``run_id``, those that run's trending list named
+        (in rank order)."""
+        if run_id is None:
+            yield from self.state.iter_entities(type, status)
+            return
+        for repo_type in (type,) if type else REPO_TYPES:
+            for row in self.state.trending(repo_type, run_id):
+                entity = self.state.get(repo_type, row.id)
+                if entity is not None and (status is None or entity.status == status):
+                    yield entity
+
+    def counts(self) -> dict[str, Counter[str]]:
+        """Entities per status, per type."""
+        return {t: self.state.counts(t) for t in REPO_TYPES}
+
+    def files(self, type: str, id: str) -> list[FileRecord]:
+        return self.state.files(type, id)
+
+    def readme(self, type: str, id: str) -> str | None:
+        """The README text of a mirrored repo; read from the block store when it was too long to
+        keep in the state store."""
+        found = self.state.readme(type, id)
+        if found is None:
+            return None
+        cid, _size, text = found
+        if text is not None:
+            return text
+        from .ipfs.cid import CID
+
+        return b"".join(self.store.cat(CID.parse(cid))).decode("utf-8", "replace")
+
+    @property
+    def store(self) -> EmbeddedStore:
+        """The block store, opened read-only on first use."""
+        if self._store is None:
+            self._store = EmbeddedStore(self._store_path, readonly=True, create=False)
+        return self._store
+
+    # -- runs and trending -------------------------------------------------------------------
+    def runs(self, limit: int = 20, key: str | None = None) -> list[Run]:
+        return self.state.runs(limit=limit, key=key)
+
+    def trending(self, type: str = "model", run_id: int | None = None) -> list[TrendingRow]:
+        """The ranked list a run recorded (the newest by default)."""
+        return self.state.trending(type, run_id)
+
+    def trending_runs(self, type: str = "model") -> list[int]:
+        return self.state.trending_runs(type)
+
+    def trending_history(self, type: str, id: str) -> list[tuple[int, TrendingRow]]:
+        """Every snapshot that listed the repo: ``(run_id, row)``, oldest first."""
+        return self.state.trending_history(type, id)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self.state.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

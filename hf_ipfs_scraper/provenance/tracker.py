@@ -1,0 +1,261 @@
+"""``ProvenanceTracker``: the provenance graph, written edge by edge into the state store and read as
+a networkx ``DiGraph``.
+
+Writes go to the state store's ``edges`` table one entity at a time (its outgoing edges replaced
+in one transaction, so nothing ever rewrites the whole graph). The in-memory graph is built from
+that table on the first query (a million models take seconds: see ``bench/bench_provenance.py``)
+and kept up to date with this process's writes; one lock makes the tracker safe to share between
+threads. Node keys are ``"type:id"``; a node carries ``mirrored=True`` when this archive holds a
+mirror of it, and nothing otherwise (a million attribute dicts cost memory); edges carry
+``relation``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+import heapq
+from typing import Iterator
+
+import networkx as nx
+
+from ..records import RepoRecord
+from ..state import StateStore
+from ..state.rows import EdgeRow, node_key, split_node
+from .edges import BASE_RELATIONS, extract
+
+LINEAGE_RELATIONS = frozenset(BASE_RELATIONS) | {"derived_from"}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One edge of a lineage path: ``child`` is a ``relation`` of ``parent``."""
+
+    child: str
+    relation: str
+    parent: str
+
+
+class ProvenanceTracker:
+    """Provenance of everything the archive has seen. Thread-safe; the graph loads lazily.
+
+    >>> tracker = Catalog("hf_mirror").provenance          # doctest: +SKIP
+    >>> tracker.lineage("model:org/finetune")                # doctest: +SKIP
+    """
+
+    def __init__(self, state: StateStore) -> None:
+        self._state = state
+        self._lock = threading.RLock()
+        self._graph: nx.DiGraph | None = None
+
+    # -- writing -----------------------------------------------------------------------------
+    def record(self, record: RepoRecord) -> list[EdgeRow]:
+        """Extract and store the edges of one listed repo; return those kept (cycles dropped)."""
+        extraction = extract(record)
+        src = node_key(record.type, record.id)
+        kept = self._state.replace_edges(src, extraction.edges, extraction.warnings)
+        with self._lock:
+            if self._graph is not None:
+                graph = self._graph
+                graph.add_node(src)
+                graph.remove_edges_from(list(graph.out_edges(src)))
+                graph.add_edges_from((e.src, e.dst, {"relation": e.relation}) for e in kept)
+        return kept
+
+    def mark_mirrored(self, node: str) -> None:
+        with self._lock:
+            if self._graph is not None:
+                self._graph.add_node(node, mirrored=True)
+
+    # -- the graph ---------------------------------------------------------------------------
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The whole graph (loaded on first use). Hold :meth:`locked` while iterating it if
+        another thread may be writing."""
+        with self._lock:
+            if self._graph is None:
+                self._graph = self._load()
+            return self._graph
+
+    def locked(self) -> threading.RLock:
+        return self._lock
+
+    def reload(self) -> None:
+        """Forget the loaded graph: the next query reads the edges table again (another process
+        may have written since)."""
+        with self._lock:
+            self._graph = None
+
+    def _load(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        mirrored = {"mirrored": True}
+        for type_, id_, has_root in self._state.scan("SELECT type, id, root_cid IS NOT NULL FROM entities"):
+            if has_root:
+                graph.add_node(node_key(type_, id_), **mirrored)
+            else:
+                graph.add_node(node_key(type_, id_))
+        graph.add_edges_from(
+            (src, dst, {"relation": relation}) for src, dst, relation in self._state.scan(
+                "SELECT src, dst, relation FROM edges")
+        )
+        return graph
+
+    # -- queries -----------------------------------------------------------------------------
+    def node(self, key: str) -> dict[str, object]:
+        """``{type, id, mirrored, known}`` of a node (known: the graph has it)."""
+        with self._lock:
+            graph = self.graph
+            type_, id_ = split_node(key)
+            known = key in graph
+            return {"type": type_, "id": id_, "mirrored": known and bool(graph.nodes[key].get("mirrored")),
+                    "known": known}
+
+    def parents(self, key: str) -> list[tuple[str, str]]:
+        """``(parent, relation)`` of the lineage edges out of ``key``, by parent."""
+        with self._lock:
+            graph = self.graph
+            if key not in graph:
+                return []
+            return sorted((dst, d["relation"]) for _, dst, d in graph.out_edges(key, data=True)
+                          if d["relation"] in LINEAGE_RELATIONS)
+
+    def children(self, key: str, relation: str | None = None) -> list[tuple[str, str]]:
+        """``(child, relation)`` of what derives directly from ``key`` (one relation, or any
+        lineage relation), by child."""
+        with self._lock:
+            graph = self.graph
+            if key not in graph:
+                return []
+            return sorted(
+                (src, d["relation"]) for src, _, d in graph.in_edges(key, data=True)
+                if (d["relation"] == relation if relation else d["relation"] in LINEAGE_RELATIONS)
+            )
+
+    def lineage(self, key: str, *, max_paths: int = 1000) -> list[list[Step]]:
+        """Every path from ``key`` up to a root (a repo that derives from nothing), with the
+        relation of each step; at most ``max_paths`` paths (merges multiply them). A repo with
+        no base gives ``[]``."""
+        paths: list[list[Step]] = []
+        with self._lock:
+            self.graph  # noqa: B018 - load under the lock
+            stack: list[tuple[str, list[Step]]] = [(key, [])]
+            while stack and len(paths) < max_paths:
+                node, path = stack.pop()
+                ups = self.parents(node)
+                if not ups and path:
+                    paths.append(path)
+                for parent, relation in reversed(ups):
+                    stack.append((parent, [*path, Step(node, relation, parent)]))
+        return paths
+
+    def ancestors(self, key: str) -> set[str]:
+        return {step.parent for path in self.lineage(key) for step in path}
+
+    def descendants(self, key: str, *, max_nodes: int | None = None) -> list[str]:
+        """What derives from ``key``, directly or not, nearest first (breadth-first, by key within
+        a level); at most ``max_nodes`` of them."""
+        return list(self._walk_down(key, max_nodes))
+
+    def count_descendants(self, key: str) -> int:
+        """How many repos derive from ``key``, directly or not (no ordering work: cheaper)."""
+        with self._lock:
+            graph = self.graph
+            if key not in graph:
+                return 0
+            seen = {key}
+            stack = [key]
+            while stack:
+                for child, _, r in graph.in_edges(stack.pop(), data="relation"):
+                    if r in LINEAGE_RELATIONS and child not in seen:
+                        seen.add(child)
+                        stack.append(child)
+            return len(seen) - 1
+
+    def _walk_down(self, key: str, limit: int | None) -> Iterator[str]:
+        with self._lock:
+            graph = self.graph
+            if key not in graph:
+                return
+            seen = {key}
+            queue = deque([key])
+            found = 0
+            while queue:
+                node = queue.popleft()
+                kids = (src for src, _, r in graph.in_edges(node, data="relation")
+                        if r in LINEAGE_RELATIONS and src not in seen)
+                # A base with 50,000 finetunes: take the first few in order without sorting them all.
+                ordered = sorted(kids) if limit is None else heapq.nsmallest(limit - found, kids)
+                for child in ordered:
+                    if child in seen:
+                        continue
+                    seen.add(child)
+                    yield child
+                    found += 1
+                    if limit is not None and found >= limit:
+                        return
+                    queue.append(child)
+
+    def datasets_behind(self, key: str) -> set[str]:
+        """The datasets ``key`` and its ancestors were trained on, and what those derive from."""
+        with self._lock:
+            graph = self.graph
+            models = {key, *self.ancestors(key)}
+            datasets = {dst for m in models if m in graph
+                        for _, dst, r in graph.out_edges(m, data="relation") if r == "trained_on"}
+            for dataset in list(datasets):
+                datasets |= self.ancestors(dataset)
+            return datasets
+
+    def spaces_using(self, key: str) -> set[str]:
+        with self._lock:
+            graph = self.graph
+            if key not in graph:
+                return set()
+            return {src for src, _, r in graph.in_edges(key, data="relation")
+                    if r == "uses" and src.startswith("space:")}
+
+    def most_derived(self, n: int = 10, *, relation: str | None = None) -> list[tuple[str, int]]:
+        """The bases with the most direct derivatives (of one relation, or any base relation)."""
+        wanted = {relation} if relation else set(BASE_RELATIONS)
+        counts: Counter[str] = Counter()
+        with self._lock:
+            for _, dst, r in self.graph.edges(data="relation"):
+                if r in wanted:
+                    counts[dst] += 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+    def family(self, key: str, *, max_nodes: int | None = None) -> nx.DiGraph:
+        """The family tree of ``key`` as a graph ready to draw: its ancestors, its descendants (at
+        most ``max_nodes`` of them), the datasets they were trained on and the Spaces that use
+        them, with ``type``/``id``/``mirrored`` on every node. ``graph.graph["omitted"]`` counts the
+        descendants left out past ``max_nodes``."""
+        with self._lock:
+            graph = self.graph
+            down = self.descendants(key, max_nodes=max_nodes)
+            omitted = self.count_descendants(key) - len(down) if max_nodes is not None else 0
+            members = {key, *self.ancestors(key), *down}
+            extra = set()
+            for member in members:
+                if member not in graph:
+                    continue
+                extra |= {dst for _, dst, r in graph.out_edges(member, data="relation") if r == "trained_on"}
+                extra |= {src for src, _, r in graph.in_edges(member, data="relation") if r == "uses"}
+            family = nx.DiGraph(omitted=omitted)
+            for node in sorted(members | extra):
+                type_, id_ = split_node(node)
+                mirrored = node in graph and bool(graph.nodes[node].get("mirrored"))
+                family.add_node(node, type=type_, id=id_, mirrored=mirrored)
+            nodes = set(family)
+            family.add_edges_from(
+                (u, v, {"relation": r}) for u in sorted(nodes) if u in graph
+                for _, v, r in graph.out_edges(u, data="relation") if v in nodes
+            )
+            return family
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            graph = self.graph
+            mirrored = sum(1 for _, m in graph.nodes(data="mirrored") if m)
+            return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(), "mirrored": mirrored,
+                    "referenced_only": graph.number_of_nodes() - mirrored}
