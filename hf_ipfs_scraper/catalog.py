@@ -15,13 +15,16 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .errors import StoreError
 from .provenance.tracker import ProvenanceTracker
 from .records import REPO_TYPES
 from .state import EntityState, FileRecord, Run, StateStore, TrendingRow
 from .storage.embedded import EmbeddedStore
+
+if TYPE_CHECKING:
+    from .provenance.draw import DrawResult
 
 
 class Catalog:
@@ -95,6 +98,19 @@ class Catalog:
     def trending_history(self, type: str, id: str) -> list[tuple[int, TrendingRow]]:
         """Every snapshot that listed the repo: ``(run_id, row)``, oldest first."""
         return self.state.trending_history(type, id)
+
+    # -- provenance, drawn and exported --------------------------------------------------------
+    def draw_family(self, key: str, path: str | os.PathLike[str], *, max_nodes: int = 200) -> DrawResult:
+        """Draw the family tree of ``key`` ("model:org/name") to an SVG or PNG file."""
+        from .provenance.draw import draw_family  # matplotlib loads only for pictures
+
+        return draw_family(self.provenance.family(key, max_nodes=max_nodes), key, path, max_nodes=max_nodes)
+
+    def export_provenance(self, out_dir: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+        """GraphML, node-link JSON and a Parquet edge table, under ``<output_dir>/provenance/`` by default."""
+        from .provenance.export import export_provenance
+
+        return export_provenance(self.provenance, self.state, out_dir or self.output_dir / "provenance")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:

@@ -202,9 +202,7 @@ class Mirror:
     def _backfill(self) -> None:
         """Mirrors made before entity metadata lived in the state store have it only in their
         ``metadata.json`` files: read them once into the store (metadata and provenance edges)."""
-        for entity in list(self.state.iter_entities(status="done")):
-            if entity.metadata is not None:
-                continue
+        for entity in self.state.without_metadata():
             path = self.config.output_dir / f"{entity.type}s" / entity.id.replace("/", "__") / "metadata.json"
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))

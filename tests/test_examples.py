@@ -42,3 +42,31 @@ def test_mirror_trending_example_against_the_emulator(tmp_path: Path, hub, hf_en
         assert f"  {name}: {root}" in result.stdout
     ranked = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("  #")]
     assert 1 <= len(ranked) <= 3
+
+
+def test_family_tree_example_against_the_emulator(tmp_path: Path, hub_factory, hf_env) -> None:
+    from tests.hubemu import Repo, RepoFile, build_corpus
+
+    def model(repo_id: str, score: int, front: str) -> Repo:
+        return Repo("model", repo_id, [RepoFile("README.md", f"---\n{front}---\n# {repo_id}\n".encode())],
+                    trending_score=score, likes=1)
+
+    family = [
+        model("lab/base", 90, "license: mit\ndatasets: [lab/corpus]\n"),
+        model("lab/chat", 89, "base_model: lab/base\n"),
+        model("lab/chat-gguf", 88, "base_model: lab/chat\nbase_model_relation: quantized\n"),
+        model("lab/lora", 87, "base_model: lab/base\nbase_model_relation: adapter\n"),
+    ]
+    emu = hub_factory(build_corpus(n_models=2, n_datasets=1, n_spaces=1) + family)
+    out = tmp_path / "mirror"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "family_tree.py"), "--models", "4", "--datasets", "1",
+         "--spaces", "1", "--output-dir", str(out), "-o", str(tmp_path / "tree.svg")],
+        capture_output=True, text=True, timeout=300, env=hf_env.subprocess_env(emu),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "  model:lab/base: 2 direct derivatives" in result.stdout
+    assert "  model:lab/chat-gguf -> (quantized) model:lab/chat -> (finetune) model:lab/base" in result.stdout
+    assert "datasets behind model:lab/base: ['dataset:lab/corpus']" in result.stdout
+    assert f"family of model:lab/base drawn to {tmp_path / 'tree.svg'}" in result.stdout
+    assert "lab/chat-gguf" in (tmp_path / "tree.svg").read_text()

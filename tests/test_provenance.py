@@ -203,3 +203,21 @@ def test_extraction_prefers_explicit_relations_and_merges_sources() -> None:
         ("model:org/c", "quantized", "hub.baseModels"),
         ("model:org/b", "unknown", "tags"),
     }
+
+
+def test_a_big_family_is_drawn_capped_with_a_note_counting_the_rest(tmp_path: Path) -> None:
+    from hf_ipfs_scraper import Catalog
+
+    out = tmp_path / "archive"
+    with StateStore(out / "state.sqlite") as state:
+        tracker = ProvenanceTracker(state)
+        records = [model("big/base")] + [model(f"big/ft{i:03d}", base_model="big/base") for i in range(300)]
+        for record in records:
+            state.upsert_discovered(record.type, record.id, "s")
+            tracker.record(record)
+    with Catalog(out) as catalog:
+        result = catalog.draw_family("model:big/base", tmp_path / "big.svg", max_nodes=50)
+    assert (result.nodes_drawn, result.nodes_omitted) == (50, 251)  # the base and 49 of its 300
+    text = (tmp_path / "big.svg").read_text()
+    assert "+ 251 more family members not shown" in text
+    assert "big/ft000" in text and "big/ft299" not in text  # the nearest, by id, are the ones drawn

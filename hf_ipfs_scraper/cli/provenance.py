@@ -57,12 +57,8 @@ def _key(args: argparse.Namespace, catalog: Catalog) -> str:
 
 
 def _show(args: argparse.Namespace, config: Config) -> int:
-    from ..provenance.draw import draw_family  # matplotlib loads only for pictures
-
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
-        key = _key(args, catalog)
-        family = catalog.provenance.family(key, max_nodes=args.max_nodes)
-    result = draw_family(family, key, args.output, max_nodes=args.max_nodes)
+        result = catalog.draw_family(_key(args, catalog), args.output, max_nodes=args.max_nodes)
     note = f", {result.nodes_omitted} more not shown" if result.nodes_omitted else ""
     print(f"wrote {result.path} ({result.format}, {result.nodes_drawn} repos{note})")
     return 0
@@ -103,10 +99,8 @@ def _descendants(args: argparse.Namespace, config: Config) -> int:
 
 
 def _export(args: argparse.Namespace, config: Config) -> int:
-    from ..provenance.export import export_provenance
-
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
-        paths = export_provenance(catalog.provenance, catalog.state, args.export_dir or config.output_dir / "provenance")
+        paths = catalog.export_provenance(args.export_dir)
     for fmt, path in paths.items():
         print(f"{fmt}: {path}")
     return 0

@@ -489,6 +489,12 @@ class StateStore:
                     break
                 after = rows[-1][1]
 
+    def without_metadata(self) -> list[EntityState]:
+        """Mirrored entities with no metadata recorded: archives made before schema version 2."""
+        with self._connection() as db:
+            rows = db.execute(f"SELECT {ENTITY_COLUMNS} FROM entities WHERE metadata IS NULL AND root_cid IS NOT NULL")
+            return [entity_from_row(row) for row in rows]
+
     def retryable(self, type: str, max_attempts: int) -> list[EntityState]:
         """Failed entities with attempts left, oldest failure first."""
         _check(type, ENTITY_TYPES, "entity type")
