@@ -191,3 +191,32 @@ def test_cli_all_and_sync_types(hf_env, hub_factory, corpus, tmp_path) -> None:
     assert status["entities"]["dataset"]["done"] >= 1 and status["entities"]["space"]["done"] >= 1
     bad = subprocess.run([*CLI, "sync", "--types", "models,widgets"], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "expected a comma-separated list" in bad.stderr
+
+
+def test_type_filters_go_to_the_hub_when_single_and_client_side_when_several(hf_env, hub_factory, corpus, tmp_path) -> None:
+    from hf_ipfs_scraper.scrapers import DatasetsScraper, ModelsScraper, SpacesScraper
+
+    one = load_config(env={}, overrides={"datasets.task_categories": ["translation"], "models.pipeline_tags": ["fill-mask"]})
+    assert DatasetsScraper(one).listing_params() == {"task_categories": "translation"}
+    assert ModelsScraper(one).listing_params() == {"pipeline_tag": "fill-mask"}
+    assert not DatasetsScraper(one).filters_client_side
+    two = load_config(env={}, overrides={"datasets.task_categories": ["translation", "summarization"]})
+    assert DatasetsScraper(two).listing_params() == {} and DatasetsScraper(two).filters_client_side
+    assert SpacesScraper(load_config(env={}, overrides={"spaces.sdks": ["static"]})).filters_client_side
+
+    emu = hub_factory(corpus)
+    wanted = "static"
+    config = make_config(emu, tmp_path / "out", spaces__sdks=[wanted])
+    with Mirror(config) as mirror:
+        summary = mirror.scrape_spaces(limit=10)
+    expected = {r.id for r in repos(corpus, "space") if r.sdk == wanted}
+    assert expected and {p.name.replace("__", "/") for p in (config.output_dir / "spaces").iterdir()} == expected
+    assert summary.discovered == len(expected)
+    task = next(t for r in repos(corpus, "dataset", gated=False) for t in r.tags if t.startswith("task_categories:"))
+    config = make_config(emu, tmp_path / "out2", datasets__task_categories=[task.split(":", 1)[1]])
+    with Mirror(config) as mirror:
+        mirror.scrape_datasets(limit=50)
+    with Catalog(config.output_dir) as catalog:
+        listed = [e for e in catalog.entities("dataset")]
+    assert listed and all(task.split(":", 1)[1] in e.task_categories for e in listed)
+    assert any(f"filter={task.replace(':', '%3A')}" in target for _m, target, _s in emu.requests)

@@ -27,6 +27,9 @@ class RepoScraper:
     repo_type: ClassVar[str]
     record: ClassVar[type[RepoRecord]]
     expand: ClassVar[tuple[str, ...]]
+    #: The type's own listing filter, (Hub parameter, Config field): one value goes to the Hub,
+    #: several are left to :meth:`rejection`.
+    own_filter: ClassVar[tuple[str, str] | None] = None
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -38,7 +41,13 @@ class RepoScraper:
     def listing_params(self) -> dict[str, Any]:
         """Filters the Hub applies server-side (one value each), narrowing what is listed."""
         authors = self.config.filters_authors
-        return {"author": authors[0]} if len(authors) == 1 else {}
+        params = {"author": authors[0]} if len(authors) == 1 else {}
+        if self.own_filter is not None:
+            name, field = self.own_filter
+            values = getattr(self.config, field)
+            if len(values) == 1:
+                params[name] = values[0]
+        return params
 
     def rejection(self, record: RepoRecord) -> str | None:
         """Why a listed repo is not mirrored (None: it is). Applied before any request for it."""
@@ -55,7 +64,8 @@ class RepoScraper:
     def filters_client_side(self) -> bool:
         """Whether :meth:`rejection` can reject something the server-side filters let through."""
         cfg = self.config
-        return bool(len(cfg.filters_authors) > 1 or cfg.filters_min_likes or cfg.filters_min_downloads)
+        own = len(getattr(cfg, self.own_filter[1])) > 1 if self.own_filter is not None else False
+        return bool(own or len(cfg.filters_authors) > 1 or cfg.filters_min_likes or cfg.filters_min_downloads)
 
     def select_files(self, files: list[RepoFile]) -> dict[str, str]:
         """Files this type leaves out by default, path → why (after the shared file filters)."""

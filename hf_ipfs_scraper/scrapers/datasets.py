@@ -38,13 +38,7 @@ class DatasetsScraper(RepoScraper):
     record: ClassVar[type[RepoRecord]] = DatasetRecord
     expand: ClassVar[tuple[str, ...]] = COMMON_EXPAND + (
         "gated", "downloads", "usedStorage", "description", "citation", "paperswithcode_id")
-
-    def listing_params(self) -> dict[str, Any]:
-        params = super().listing_params()
-        tasks = self.config.datasets_task_categories
-        if len(tasks) == 1:
-            params["task_categories"] = tasks[0]
-        return params
+    own_filter: ClassVar[tuple[str, str] | None] = ("task_categories", "datasets_task_categories")
 
     def rejection(self, record: RepoRecord) -> str | None:
         assert isinstance(record, DatasetRecord)
@@ -52,10 +46,6 @@ class DatasetsScraper(RepoScraper):
         if tasks and not set(tasks) & set(record.task_categories):
             return f"task categories {list(record.task_categories)} not in datasets.task_categories"
         return super().rejection(record)
-
-    @property
-    def filters_client_side(self) -> bool:
-        return bool(len(self.config.datasets_task_categories) > 1 or super().filters_client_side)
 
     def select_files(self, files: list[RepoFile]) -> dict[str, str]:
         if self.config.datasets_full:

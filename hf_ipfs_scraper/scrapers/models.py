@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from ..records import ModelRecord, RepoRecord
 from .base import COMMON_EXPAND, RepoScraper
@@ -14,13 +14,7 @@ class ModelsScraper(RepoScraper):
     # The Hub refuses baseModels, childrenModelCount and usedStorage in a model *listing*: base
     # models come from the card and the base_model: tags instead.
     expand: ClassVar[tuple[str, ...]] = COMMON_EXPAND + ("gated", "downloads", "library_name", "pipeline_tag")
-
-    def listing_params(self) -> dict[str, Any]:
-        params = super().listing_params()
-        tags = self.config.models_pipeline_tags
-        if len(tags) == 1:
-            params["pipeline_tag"] = tags[0]
-        return params
+    own_filter: ClassVar[tuple[str, str] | None] = ("pipeline_tag", "models_pipeline_tags")
 
     def rejection(self, record: RepoRecord) -> str | None:
         assert isinstance(record, ModelRecord)
@@ -34,4 +28,4 @@ class ModelsScraper(RepoScraper):
     @property
     def filters_client_side(self) -> bool:
         cfg = self.config
-        return bool(len(cfg.models_pipeline_tags) > 1 or cfg.models_libraries or super().filters_client_side)
+        return bool(cfg.models_libraries or super().filters_client_side)
