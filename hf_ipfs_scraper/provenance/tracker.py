@@ -3,7 +3,7 @@ a networkx ``DiGraph``.
 
 Writes go to the state store's ``edges`` table one entity at a time (its outgoing edges replaced
 in one transaction, so nothing ever rewrites the whole graph). The in-memory graph is built from
-that table on the first query (a million models take seconds: see ``bench/bench_provenance.py``)
+that table on the first query (a million models in about 7 s: ``bench/bench_provenance.py``)
 and kept up to date with this process's writes; one lock makes the tracker safe to share between
 threads. Node keys are ``"type:id"``; a node carries ``mirrored=True`` when this archive holds a
 mirror of it, and nothing otherwise (a million attribute dicts cost memory); edges carry
@@ -12,10 +12,11 @@ mirror of it, and nothing otherwise (a million attribute dicts cost memory); edg
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections import Counter, deque
-from dataclasses import dataclass
 import heapq
+from collections import deque
+from dataclasses import dataclass
 from typing import Iterator
 
 import networkx as nx
@@ -48,6 +49,7 @@ class ProvenanceTracker:
         self._state = state
         self._lock = threading.RLock()
         self._graph: nx.DiGraph | None = None
+        self._counts: dict[str, int] = {}  # count_descendants answers for the graph as it is
 
     # -- writing -----------------------------------------------------------------------------
     def record(self, record: RepoRecord) -> list[EdgeRow]:
@@ -61,6 +63,7 @@ class ProvenanceTracker:
                 graph.add_node(src)
                 graph.remove_edges_from(list(graph.out_edges(src)))
                 graph.add_edges_from((e.src, e.dst, {"relation": e.relation}) for e in kept)
+                self._counts.clear()
         return kept
 
     def mark_mirrored(self, node: str) -> None:
@@ -85,20 +88,34 @@ class ProvenanceTracker:
         """Forget the loaded graph: the next query reads the edges table again (another process
         may have written since)."""
         with self._lock:
+            if self._graph is not None:
+                gc.unfreeze()  # let the collector see (and free) what the load froze
             self._graph = None
+            self._counts.clear()
 
     def _load(self) -> nx.DiGraph:
         graph = nx.DiGraph()
         mirrored = {"mirrored": True}
-        for type_, id_, has_root in self._state.scan("SELECT type, id, root_cid IS NOT NULL FROM entities"):
-            if has_root:
-                graph.add_node(node_key(type_, id_), **mirrored)
-            else:
-                graph.add_node(node_key(type_, id_))
-        graph.add_edges_from(
-            (src, dst, {"relation": relation}) for src, dst, relation in self._state.scan(
-                "SELECT src, dst, relation FROM edges")
-        )
+        # Millions of new dicts and no cycles among them: the cyclic GC would walk the growing graph
+        # again and again (half the build at a million models: bench/bench_provenance.py), and once
+        # more, for seconds, in whatever query comes first after it. Off while loading; then frozen
+        # (moved out of the collector's sight; refcounting still frees them on reload()).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for type_, id_, has_root in self._state.scan("SELECT type, id, root_cid IS NOT NULL FROM entities"):
+                if has_root:
+                    graph.add_node(node_key(type_, id_), **mirrored)
+                else:
+                    graph.add_node(node_key(type_, id_))
+            graph.add_edges_from(
+                (src, dst, {"relation": relation}) for src, dst, relation in self._state.scan(
+                    "SELECT src, dst, relation FROM edges")
+            )
+        finally:
+            if collecting:
+                gc.freeze()
+                gc.enable()
         return graph
 
     # -- queries -----------------------------------------------------------------------------
@@ -158,19 +175,24 @@ class ProvenanceTracker:
         return list(self._walk_down(key, max_nodes))
 
     def count_descendants(self, key: str) -> int:
-        """How many repos derive from ``key``, directly or not (no ordering work: cheaper)."""
+        """How many repos derive from ``key``, directly or not (no ordering work: cheaper; kept
+        until the graph changes, as a base with 100,000 descendants takes most of a second)."""
         with self._lock:
             graph = self.graph
             if key not in graph:
                 return 0
+            if key in self._counts:
+                return self._counts[key]
+            pred = graph._pred  # the adjacency dicts themselves: in_edges() builds a view per node
             seen = {key}
             stack = [key]
             while stack:
-                for child, _, r in graph.in_edges(stack.pop(), data="relation"):
-                    if r in LINEAGE_RELATIONS and child not in seen:
+                for child, data in pred[stack.pop()].items():
+                    if child not in seen and data["relation"] in LINEAGE_RELATIONS:
                         seen.add(child)
                         stack.append(child)
-            return len(seen) - 1
+            count = self._counts[key] = len(seen) - 1
+            return count
 
     def _walk_down(self, key: str, limit: int | None) -> Iterator[str]:
         with self._lock:
@@ -182,8 +204,8 @@ class ProvenanceTracker:
             found = 0
             while queue:
                 node = queue.popleft()
-                kids = (src for src, _, r in graph.in_edges(node, data="relation")
-                        if r in LINEAGE_RELATIONS and src not in seen)
+                kids = (src for src, data in graph._pred[node].items()
+                        if data["relation"] in LINEAGE_RELATIONS and src not in seen)
                 # A base with 50,000 finetunes: take the first few in order without sorting them all.
                 ordered = sorted(kids) if limit is None else heapq.nsmallest(limit - found, kids)
                 for child in ordered:
@@ -218,12 +240,14 @@ class ProvenanceTracker:
     def most_derived(self, n: int = 10, *, relation: str | None = None) -> list[tuple[str, int]]:
         """The bases with the most direct derivatives (of one relation, or any base relation)."""
         wanted = {relation} if relation else set(BASE_RELATIONS)
-        counts: Counter[str] = Counter()
+        counts: list[tuple[str, int]] = []
         with self._lock:
-            for _, dst, r in self.graph.edges(data="relation"):
-                if r in wanted:
-                    counts[dst] += 1
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+            for dst, parents in self.graph._pred.items():
+                if parents:
+                    count = sum(data["relation"] in wanted for data in parents.values())
+                    if count:
+                        counts.append((dst, count))
+        return heapq.nsmallest(n, counts, key=lambda kv: (-kv[1], kv[0]))
 
     def family(self, key: str, *, max_nodes: int | None = None) -> nx.DiGraph:
         """The family tree of ``key`` as a graph ready to draw: its ancestors, its descendants (at
@@ -235,12 +259,13 @@ class ProvenanceTracker:
             down = self.descendants(key, max_nodes=max_nodes)
             omitted = self.count_descendants(key) - len(down) if max_nodes is not None else 0
             members = {key, *self.ancestors(key), *down}
-            extra = set()
+            extra: set[str] = set()
+            succ, pred = graph._succ, graph._pred
             for member in members:
                 if member not in graph:
                     continue
-                extra |= {dst for _, dst, r in graph.out_edges(member, data="relation") if r == "trained_on"}
-                extra |= {src for src, _, r in graph.in_edges(member, data="relation") if r == "uses"}
+                extra.update(dst for dst, data in succ[member].items() if data["relation"] == "trained_on")
+                extra.update(src for src, data in pred[member].items() if data["relation"] == "uses")
             family = nx.DiGraph(omitted=omitted)
             for node in sorted(members | extra):
                 type_, id_ = split_node(node)
