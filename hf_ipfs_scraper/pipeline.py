@@ -156,7 +156,6 @@ class Pipeline:
         limit = limit or self.config.scrape_limit
         workers = workers or self.config.scrape_workers
         started = time.monotonic()
-        before = self.limiter.stats()  # counters are process-wide: a run reports its difference
         handle = self.limiter.register(scraper.run_key)  # concurrent scrapers split the quota fairly
         run = self.state.start_run(scraper.run_key)
         summary = RunSummary(run.id, scraper.repo_type)
@@ -186,10 +185,10 @@ class Pipeline:
             self.limiter.unregister(handle)
             summary.status = status
             summary.seconds = time.monotonic() - started
-            after = self.limiter.stats()
-            summary.requests = {b: n - before.requests.get(b, 0) for b, n in after.requests.items()}
-            summary.responses_429 = after.responses_429 - before.responses_429
-            summary.seconds_waited = after.seconds_waited - before.seconds_waited
+            # the run's own requests (the handle's), not the process's: other runs may be going on
+            summary.requests = dict(handle.requests)
+            summary.responses_429 = handle.responses_429
+            summary.seconds_waited = handle.seconds_waited
             self.state.finish_run(run.id, status, summary.as_dict())
         return summary
 

@@ -87,6 +87,11 @@ class ScraperHandle:
         self._used = dict.fromkeys(BUCKETS, 0)  # granted in the bucket's current window
         self._last_active = dict.fromkeys(BUCKETS, now)
         self._waiting = dict.fromkeys(BUCKETS, 0)
+        # This scraper's own counters since it registered: a run's summary, even while other
+        # scrapers share the limiter (the process-wide ones in stats() count them all).
+        self.requests = dict.fromkeys(BUCKETS, 0)
+        self.responses_429 = 0
+        self.seconds_waited = 0.0
 
     @contextmanager
     def bind(self) -> Iterator[ScraperHandle]:
@@ -264,11 +269,11 @@ class RateLimiter:
                     delay = self._delay(bucket, state, scraper, now)
                     if delay <= 0 and state.in_flight >= state.limit:
                         self._cond.wait()  # releases the lock; release()/a raised limit notifies
-                        self._waited += max(0.0, self._clock() - now)
+                        self._count_wait(max(0.0, self._clock() - now), scraper)
                         continue
                     if delay <= 0:
                         return self._grant(bucket, state, scraper, now)
-                self.wait(min(delay, _MAX_NAP))
+                self.wait(min(delay, _MAX_NAP), scraper=scraper)
         finally:
             if scraper is not None:
                 with self._cond:
@@ -283,14 +288,20 @@ class RateLimiter:
         finally:
             permit.release()
 
-    def wait(self, seconds: float) -> None:
-        """Sleep (injected ``sleep``, no lock held) and count it in ``seconds_waited``."""
+    def wait(self, seconds: float, *, scraper: ScraperHandle | None = None) -> None:
+        """Sleep (injected ``sleep``, no lock held) and count it in ``seconds_waited`` (and in the
+        scraper's, by default the one bound to the current context)."""
         if seconds <= 0:
             return
         started = self._clock()
         self._sleep(seconds)
         with self._cond:
-            self._waited += max(0.0, self._clock() - started)
+            self._count_wait(max(0.0, self._clock() - started), scraper if scraper is not None else _CURRENT.get())
+
+    def _count_wait(self, seconds: float, scraper: ScraperHandle | None) -> None:
+        self._waited += seconds
+        if scraper is not None:
+            scraper.seconds_waited += seconds
 
     # -- learning ----------------------------------------------------------------------------
     def observe(
@@ -315,6 +326,8 @@ class RateLimiter:
                     self._succeeded(state)
                 return 0.0
             self._responses_429 += 1
+            if permit is not None and permit.scraper is not None:
+                permit.scraper.responses_429 += 1
             own_t = limits.get(bucket, (None, None))[1]
             delay = _positive_or_none(_retry_after(headers)) or _positive_or_none(own_t)
             if delay is None:
@@ -421,6 +434,7 @@ class RateLimiter:
         state.seq += 1
         if scraper is not None:
             scraper._used[bucket] += 1
+            scraper.requests[bucket] += 1
             scraper._last_active[bucket] = now
         return Permit(self, bucket, scraper, state.seq)
 

@@ -161,6 +161,12 @@ def test_all_three_types_run_at_once_one_run_and_snapshot_each_within_one_quota(
     assert emu.counts["list"] == 3  # one listing request each
     api = sum(s.requests.get("api", 0) for s in summaries)
     assert api <= quota
+    # each run counts its own requests, though they ran at once: together, exactly what the Hub saw
+    assert api == sum(emu.counts[k] for k in ("list", "tree", "harnesses", "info"))
+    assert sum(s.requests.get("resolvers", 0) for s in summaries) == emu.counts["resolve_get"]
+    for s in summaries:
+        assert s.requests["api"] - (1 + s.mirrored) in (0, 1), str(s)  # listing + trees (+ the agent registry)
+        assert s.requests["resolvers"] == s.files_downloaded, str(s)
     with Catalog(config.output_dir) as catalog:
         for summary, n in zip(summaries, (3, 2, 2)):
             assert len(catalog.trending(summary.repo_type, summary.run_id)) == n
