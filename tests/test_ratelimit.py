@@ -528,3 +528,22 @@ def test_stats_and_reset() -> None:
     assert (stats.responses_429, stats.seconds_waited) == (0, 0.0)
     assert stats.concurrency["api"] == 2  # learned state survives a reset
     assert stats.remaining["api"] == 0
+
+
+def test_each_handle_counts_its_own_requests_429s_and_waits() -> None:
+    ft = FakeTime()
+    lim = limiter(ft)
+    models, datasets = lim.register("models"), lim.register("datasets")
+    with models.bind():
+        take(lim, "api", 3)
+        permit = lim.acquire("resolvers")
+        delay = lim.observe("resolvers", 429, {"Retry-After": "7"}, permit=permit)
+        permit.release()
+        lim.wait(delay)
+    with datasets.bind():
+        take(lim, "api", 2)
+    take(lim, "api", 1)  # outside any scraper: only the process-wide counters see it
+    assert (models.requests["api"], models.requests["resolvers"], models.responses_429) == (3, 1, 1)
+    assert models.seconds_waited == pytest.approx(7.0)
+    assert (datasets.requests["api"], datasets.responses_429, datasets.seconds_waited) == (2, 0, 0.0)
+    assert lim.stats().requests["api"] == 6 and lim.stats().responses_429 == 1
