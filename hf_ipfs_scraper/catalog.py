@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .errors import StoreError
 from .provenance.tracker import ProvenanceTracker
@@ -24,6 +24,7 @@ from .state import EntityState, FileRecord, Run, StateStore, TrendingRow
 from .storage.embedded import EmbeddedStore
 
 if TYPE_CHECKING:
+    from .export import ExportResult
     from .provenance.draw import DrawResult
 
 
@@ -98,6 +99,16 @@ class Catalog:
     def trending_history(self, type: str, id: str) -> list[tuple[int, TrendingRow]]:
         """Every snapshot that listed the repo: ``(run_id, row)``, oldest first."""
         return self.state.trending_history(type, id)
+
+    # -- the Parquet export -----------------------------------------------------------------
+    def export(self, out_dir: str | os.PathLike[str] | None = None, *, types: Iterable[str] | None = None,
+               merge: bool = True, add_to_store: bool = False, store_profile: str = "unixfs-v0-2015") -> ExportResult:
+        """Write the unified Parquet export (default ``<output_dir>/export``); with ``add_to_store``
+        the directory is also added to the block store and its CID returned."""
+        from .export import add_to_store as _add, export_catalog
+
+        result = export_catalog(self, out_dir or self.output_dir / "export", types=types, merge=merge)
+        return _add(result, self._store_path, store_profile) if add_to_store else result
 
     # -- provenance, drawn and exported --------------------------------------------------------
     def draw_family(self, key: str, path: str | os.PathLike[str], *, max_nodes: int = 200) -> DrawResult:

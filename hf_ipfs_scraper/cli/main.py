@@ -14,6 +14,7 @@ from typing import Sequence
 
 from ..config import load_config
 from ..errors import ConfigError, HfIpfsError
+from . import export as export_commands
 from . import ipfs as ipfs_commands
 from . import mirror as mirror_commands
 from . import provenance as provenance_commands
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     mirror_commands.register(groups)
     provenance_commands.register(groups)
+    export_commands.register(groups)
     ipfs_commands.register(groups)
     return parser
 

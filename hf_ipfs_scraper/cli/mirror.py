@@ -35,7 +35,7 @@ def _scrape_flags(parser: argparse.ArgumentParser, *, limit: bool = True) -> Non
     parser.add_argument("--max-file-size", metavar="SIZE", help="leave out files larger than this, e.g. 2GB")
 
 
-def _types(text: str) -> list[str]:
+def parse_types(text: str) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     unknown = [t for t in names if t not in REPO_KINDS]
     if unknown or not names:
@@ -70,7 +70,7 @@ def register(groups: Any) -> None:
         epilog="example: hf-ipfs-scraper sync --every 24h --types models,datasets   (or cron: 0 3 * * * hf-ipfs-scraper models)",
     )
     _scrape_flags(sync)
-    sync.add_argument("--types", type=_types, metavar="TYPES", help="e.g. models,datasets,spaces (default: sync.types)")
+    sync.add_argument("--types", type=parse_types, metavar="TYPES", help="e.g. models,datasets,spaces (default: sync.types)")
     sync.add_argument("--every", metavar="DURATION", help="interval, e.g. 24h, 30m (default: sync.every)")
     sync.add_argument("--runs", type=int, help="stop after this many rounds (default: run until interrupted)")
     sync.set_defaults(run=_sync, overrides=_overrides, no_progress=True)

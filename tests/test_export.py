@@ -1,0 +1,211 @@
+"""The unified Parquet export, read back through pyarrow, DuckDB and polars: declared types, no repr
+strings, sizes that are the files' real sizes, one row per entity, merging that keeps the newest,
+and a kill in the middle that leaves the previous export readable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from hf_ipfs_scraper import Catalog, Mirror, load_config
+from hf_ipfs_scraper.export import ENTITY_SCHEMA, FILE_SCHEMA, SCHEMA_VERSION
+from hf_ipfs_scraper.ipfs.fsimport import add_path
+from hf_ipfs_scraper.ipfs.options import ImportOptions
+from hf_ipfs_scraper.ipfs.sink import NullSink
+from hf_ipfs_scraper.state import StateStore
+from tests.hubemu import HubEmulator, Repo, RepoFile, build_corpus
+
+CLI = [sys.executable, "-m", "hf_ipfs_scraper.cli.main"]
+
+
+def lineage() -> list[Repo]:
+    def model(repo_id: str, score: int, front: str, *extra: RepoFile) -> Repo:
+        files = [RepoFile("README.md", f"---\n{front}---\n# {repo_id}\n".encode()), *extra]
+        return Repo("model", repo_id, files, trending_score=score, likes=3)
+
+    big = RepoFile("model.safetensors", os.urandom(300_000), lfs=True)
+    return [
+        model("lab/base", 95, "license: mit\ndatasets: [lab/corpus]\n", big),
+        model("lab/chat", 94, "base_model: lab/base\n"),
+        model("lab/merge", 93, "base_model: [lab/base, lab/chat]\n"),
+    ]
+
+
+def mirror_all(emu: HubEmulator, out: Path) -> None:
+    config = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(out),
+                                            "datasets.viewer_endpoint": emu.viewer_endpoint})
+    with Mirror(config) as mirror:
+        for summary in mirror.scrape_all({"model": 8, "dataset": 3, "space": 3}):
+            assert summary.failed == 0, str(summary)
+
+
+@pytest.fixture
+def archive(hf_env, hub_factory, tmp_path: Path) -> tuple[Path, list[Repo]]:
+    corpus = build_corpus(n_models=4, seed=5, n_datasets=4, n_spaces=3, lfs_max_size=32 << 10) + lineage()
+    emu = hub_factory(corpus)
+    mirror_all(emu, tmp_path / "archive")
+    return tmp_path / "archive", corpus
+
+
+def strings(table: Any) -> list[str]:
+    out: list[str] = []
+    for column in table.columns:
+        for value in column.to_pylist():
+            if isinstance(value, str):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend(v for v in value if isinstance(v, str))
+    return out
+
+
+def test_export_round_trip_through_pyarrow_duckdb_and_polars(archive, tmp_path: Path) -> None:
+    out, corpus = archive
+    with Catalog(out) as catalog:
+        result = catalog.export(tmp_path / "export")
+        entities = {(e.type, e.id): e for e in catalog.entities()}
+        files = {key: catalog.files(*key) for key in entities}
+        ranks = {(t, r.id): r.rank for t in ("model", "dataset", "space") for r in catalog.trending(t)}
+    export = tmp_path / "export"
+    table = pq.read_table(export / "all_entities.parquet")
+    assert table.schema.remove_metadata() == ENTITY_SCHEMA.remove_metadata()
+    assert table.schema.metadata[b"hf_ipfs_scraper.schema_version"] == SCHEMA_VERSION.encode()
+    assert result.rows["all_entities.parquet"] == table.num_rows == len(entities)
+    rows = table.to_pylist()
+    assert len({(r["entity_type"], r["id"]) for r in rows}) == len(rows)  # one row per entity
+    assert not [s for s in strings(table) if s in ("None", "nan") or s.startswith(("['", "{'", "("))]
+    by_key = {(r["entity_type"], r["id"]): r for r in rows}
+    originals = {(r.type, r.id): r for r in corpus}
+    for key, row in by_key.items():
+        entity = entities[key]
+        assert row["status"] == entity.status and row["root_cid"] == entity.root_cid
+        if entity.status == "done":
+            assert row["size_bytes"] == sum(f.size for f in files[key]) and row["file_count"] == len(files[key])
+            assert row["pinned"] is True
+            readme = originals[key].file("README.md")
+            assert row["readme"] == (readme.data.decode("utf-8", "replace") if readme else None)
+        assert row["trending_rank"] == ranks.get(key)
+        assert row["created_at"].tzinfo is not None and row["updated_at"] is not None
+    assert by_key[("model", "lab/chat")]["base_models"] == ["lab/base"]
+    assert by_key[("model", "lab/chat")]["base_model_relation"] == "finetune"
+    assert sorted(by_key[("model", "lab/merge")]["base_models"]) == ["lab/base", "lab/chat"]
+    assert by_key[("model", "lab/base")]["datasets"] == ["lab/corpus"]
+    assert json.loads(by_key[("model", "lab/base")]["card_data"])["license"] == "mit"
+    # LFS files: their real size, not the pointer's
+    big = pq.read_table(export / "files.parquet").to_pylist()
+    safetensors = next(f for f in big if f["entity_id"] == "lab/base" and f["path"] == "model.safetensors")
+    assert safetensors["size"] == 300_000 and safetensors["sha256"] and safetensors["cid"].startswith("Qm")
+    assert pq.read_schema(export / "files.parquet").remove_metadata() == FILE_SCHEMA.remove_metadata()
+    per_type = {t: pq.read_table(export / f"{t}s.parquet").num_rows for t in ("model", "dataset", "space")}
+    assert sum(per_type.values()) == table.num_rows and all(per_type.values())
+
+    con = duckdb.connect()
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{export / 'all_entities.parquet'}'").fetchall()}
+    assert types["tags"] == "VARCHAR[]" and types["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    largest = con.execute(
+        f"SELECT id, size_bytes FROM '{export / 'models.parquet'}' WHERE size_bytes IS NOT NULL"
+        " ORDER BY size_bytes DESC LIMIT 1").fetchone()
+    assert largest == max(((r["id"], r["size_bytes"]) for r in rows if r["entity_type"] == "model" and r["size_bytes"]),
+                          key=lambda x: x[1])
+    joined = con.execute(
+        f"SELECT e.id, sum(f.size) FROM '{export / 'all_entities.parquet'}' e JOIN '{export / 'files.parquet'}' f"
+        " ON f.entity_type = e.entity_type AND f.entity_id = e.id GROUP BY e.id, e.size_bytes HAVING sum(f.size) != e.size_bytes"
+    ).fetchall()
+    assert joined == []
+
+    frame = pl.read_parquet(export / "all_entities.parquet")
+    assert frame.schema["tags"] == pl.List(pl.String)
+    assert frame.schema["created_at"] == pl.Datetime("us", "UTC")
+    assert frame.filter(pl.col("entity_type") == "space").height == per_type["space"]
+    card = (export / "README.md").read_text()
+    assert card.startswith("---\nconfigs:\n- config_name: all_entities\n  data_files: all_entities.parquet")
+
+
+def test_merge_keeps_entities_of_both_archives_and_the_newest_row(hf_env, hub_factory, tmp_path: Path) -> None:
+    first = hub_factory(lineage())
+    mirror_all(first, tmp_path / "one")
+    export = tmp_path / "export"
+    with Catalog(tmp_path / "one") as catalog:
+        catalog.export(export)
+    before = {r["id"]: r for r in pq.read_table(export / "all_entities.parquet").to_pylist()}
+    second = hub_factory([*lineage()[1:], Repo("model", "other/new", [RepoFile("README.md", b"# new\n")],
+                                               trending_score=1)])
+    second.update_repo("lab/chat", likes=77)
+    mirror_all(second, tmp_path / "two")
+    with Catalog(tmp_path / "two") as catalog:
+        result = catalog.export(export)
+    after = {r["id"]: r for r in pq.read_table(export / "all_entities.parquet").to_pylist()}
+    assert set(after) == {"lab/base", "lab/chat", "lab/merge", "other/new"}  # lab/base carried over
+    assert result.carried_over == 1
+    assert after["lab/chat"]["likes"] == 77 and before["lab/chat"]["likes"] == 3  # the newer archive wins
+    assert after["lab/base"] == before["lab/base"]
+    # merging an older archive again keeps the newer rows
+    with Catalog(tmp_path / "one") as catalog:
+        catalog.export(export)
+    again = {r["id"]: r for r in pq.read_table(export / "all_entities.parquet").to_pylist()}
+    assert again["lab/chat"]["likes"] == 77 and len(again) == 4
+
+
+def test_cli_export_adds_the_directory_to_the_store_and_prints_its_cid(archive, tmp_path: Path) -> None:
+    out, _ = archive
+    result = subprocess.run([*CLI, "--output-dir", str(out), "export", "--types", "models,spaces"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    export = out / "export"
+    assert not (export / "datasets.parquet").exists()
+    cid_line = result.stdout.splitlines()[-1]
+    assert cid_line.endswith("(pinned in the store)")
+    expected = add_path(export, NullSink(), ImportOptions(), recursive=True).cid
+    assert cid_line.split()[2] == str(expected)
+    listed = subprocess.run([*CLI, "--output-dir", str(out), "ipfs", "ls", str(expected)],
+                            capture_output=True, text=True, timeout=60)
+    assert "all_entities.parquet" in listed.stdout and "README.md" in listed.stdout
+
+
+def synthetic_archive(out: Path, n: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    StateStore(out / "state.sqlite").close()
+    db = sqlite3.connect(out / "state.sqlite")
+    now = time.time()
+    with db:
+        db.executemany(
+            "INSERT INTO entities (type, id, status, first_seen, updated_at, root_cid, size_bytes, file_count,"
+            " tags, likes, downloads, readme_cid) VALUES ('model', ?, 'done', ?, ?, 'QmRoot', ?, 1, ?, 1, 1, 'QmR')",
+            [(f"org/m{i:07d}", now, now, i, json.dumps(["t", f"x{i % 10}"])) for i in range(n)],
+        )
+        db.executemany("INSERT INTO readmes (type, entity_id, cid, size, text) VALUES ('model', ?, 'QmR', 64, ?)",
+                       [(f"org/m{i:07d}", "word " * 400) for i in range(n)])
+    db.close()
+
+
+def test_a_kill_during_export_leaves_the_previous_export_readable(tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    synthetic_archive(out, 60_000)
+    export = tmp_path / "export"
+    with Catalog(out) as catalog:
+        catalog.export(export)
+    before = pq.read_table(export / "all_entities.parquet")
+    code = (f"from hf_ipfs_scraper import Catalog\nCatalog({str(out)!r}).export({str(export)!r}, merge=False)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 60
+    while not list(export.glob(".all_entities.parquet.*.tmp")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    assert proc.poll() is None, "the export finished before it could be killed: make the archive bigger"
+    time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    after = pq.read_table(export / "all_entities.parquet")
+    assert after.equals(before)
+    for name in ("models.parquet", "files.parquet", "runs.parquet"):
+        pq.read_table(export / name)  # every file whole
