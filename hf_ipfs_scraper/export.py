@@ -110,11 +110,13 @@ def export_catalog(catalog: Catalog, out_dir: str | os.PathLike[str], *, types: 
     try:
         current: set[tuple[str, str]] = set()
         for batch in _batches(_entity_rows(catalog, wanted), ENTITY_SCHEMA):
-            keep = [i for i, (t, k, u) in enumerate(zip(batch.column("entity_type").to_pylist(), batch.column("id").to_pylist(),
-                                                       batch.column("updated_at").to_pylist()))
-                    if not _older(u, previous.get((t, k)))]
-            current.update(zip(batch.column("entity_type").to_pylist(), batch.column("id").to_pylist()))
-            _write_entities(writers, batch.take(keep) if len(keep) != batch.num_rows else batch)
+            if previous:  # an entity the previous export holds in a newer state keeps that row
+                keys = list(zip(batch.column("entity_type").to_pylist(), batch.column("id").to_pylist()))
+                stamps = batch.column("updated_at").to_pylist()
+                keep = [i for i, (key, stamp) in enumerate(zip(keys, stamps)) if not _older(stamp, previous.get(key))]
+                current.update(keys)
+                batch = batch.take(keep) if len(keep) != batch.num_rows else batch
+            _write_entities(writers, batch)
         if merge and previous:
             for batch in _carried_over(out / ALL_ENTITIES, current, catalog, previous):
                 carried += batch.num_rows
@@ -343,14 +345,20 @@ class _AtomicParquet:
 
 
 def _batches(rows: Iterator[dict[str, Any]], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    chunk: list[dict[str, Any]] = []
+    """Rows as record batches of ``ROW_GROUP``, built column by column (from_pydict is several
+    times cheaper than from_pylist's per-row lookups)."""
+    names = schema.names
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    count = 0
     for row in rows:
-        chunk.append(row)
-        if len(chunk) >= ROW_GROUP:
-            yield pa.RecordBatch.from_pylist(chunk, schema=schema)
-            chunk = []
-    if chunk:
-        yield pa.RecordBatch.from_pylist(chunk, schema=schema)
+        for name in names:
+            columns[name].append(row[name])
+        count += 1
+        if count >= ROW_GROUP:
+            yield pa.RecordBatch.from_pydict(columns, schema=schema)
+            columns, count = {name: [] for name in names}, 0
+    if count:
+        yield pa.RecordBatch.from_pydict(columns, schema=schema)
 
 
 def _write_table(path: Path, schema: pa.Schema, rows: Iterator[dict[str, Any]]) -> int:
