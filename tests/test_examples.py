@@ -70,3 +70,28 @@ def test_family_tree_example_against_the_emulator(tmp_path: Path, hub_factory, h
     assert "datasets behind model:lab/base: ['dataset:lab/corpus']" in result.stdout
     assert f"family of model:lab/base drawn to {tmp_path / 'tree.svg'}" in result.stdout
     assert "lab/chat-gguf" in (tmp_path / "tree.svg").read_text()
+
+
+def test_query_export_example_reads_an_archive_with_duckdb_pandas_and_polars(tmp_path: Path, hub_factory, hf_env) -> None:
+    from hf_ipfs_scraper import Mirror, load_config
+    from tests.hubemu import Repo, RepoFile, build_corpus
+
+    def model(repo_id: str, score: int, front: str) -> Repo:
+        return Repo("model", repo_id, [RepoFile("README.md", f"---\n{front}---\n# {repo_id}\n".encode())],
+                    trending_score=score, likes=1, pipeline_tag="text-generation")
+
+    family = [model("lab/base", 90, "license: mit\n"), model("lab/chat", 89, "base_model: lab/base\n"),
+              model("lab/lora", 88, "base_model: lab/base\nbase_model_relation: adapter\n")]
+    emu = hub_factory(build_corpus(n_models=3, n_datasets=2, n_spaces=1) + family)
+    out = tmp_path / "mirror"
+    config = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(out),
+                                            "datasets.viewer_endpoint": emu.viewer_endpoint})
+    with Mirror(config) as mirror:
+        mirror.scrape_all({"model": 6, "dataset": 2, "space": 1})
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "query_export.py"), "--output-dir", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "exported" in result.stdout and "largest models per pipeline tag (DuckDB):" in result.stdout
+    assert "entities by type and status (pandas):" in result.stdout
+    assert "models whose base is lab/base (polars):" in result.stdout
+    assert "  lab/chat  (finetune," in result.stdout and "  lab/lora  (adapter," in result.stdout
