@@ -256,12 +256,18 @@ class StateStore:
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return None if row is None else run_from_row(row)
 
-    def runs(self, limit: int = 20, key: str | None = None) -> list[Run]:
-        """The newest runs first, all of them or those of one key."""
-        where, args = ("WHERE key = ?", (key,)) if key is not None else ("", ())
+    def runs(self, limit: int = 20, key: str | None = None, *, status: str | None = None, offset: int = 0) -> list[Run]:
+        """The newest runs first, all of them or those of one key and/or status."""
+        where, args = _run_filter(key, status)
         with self._connection() as db:
-            rows = db.execute(f"SELECT {RUN_COLUMNS} FROM runs {where} ORDER BY id DESC LIMIT ?", (*args, limit))
+            rows = db.execute(f"SELECT {RUN_COLUMNS} FROM runs {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                              (*args, limit, offset))
             return [run_from_row(row) for row in rows]
+
+    def count_runs(self, key: str | None = None, *, status: str | None = None) -> int:
+        where, args = _run_filter(key, status)
+        with self._connection() as db:
+            return int(db.execute(f"SELECT count(*) FROM runs {where}", args).fetchone()[0])
 
     def last_run(self, key: str, status: str | None = None) -> Run | None:
         """The newest run of ``key`` (only those with ``status``, when given)."""
@@ -728,6 +734,18 @@ class StateStore:
                     db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+
+def _run_filter(key: str | None, status: str | None) -> tuple[str, tuple[str, ...]]:
+    clauses, args = [], []
+    if key is not None:
+        clauses.append("key = ?")
+        args.append(key)
+    if status is not None:
+        _check(status, ("pending", "running", *RUN_END_STATUSES), "run status")
+        clauses.append("status = ?")
+        args.append(status)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
