@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from dataclasses import asdict as _asdict
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from .errors import StoreError
+from .errors import InvalidInputError, StoreError
 from .provenance.tracker import ProvenanceTracker
 from .records import REPO_TYPES
+from .search import SearchIndex, SearchPage, SearchQuery
 from .state import EntityState, FileRecord, Run, StateStore, TrendingRow
 from .storage.embedded import EmbeddedStore
 
@@ -39,6 +41,7 @@ class Catalog:
         self.state = StateStore(path, readonly=True)
         self._store_path = Path(store_path) if store_path is not None else self.output_dir / "ipfs"
         self._store: EmbeddedStore | None = None
+        self._search: SearchIndex | None = None
         self.provenance = ProvenanceTracker(self.state)
 
     # -- entities ----------------------------------------------------------------------------
@@ -100,6 +103,41 @@ class Catalog:
         """Every snapshot that listed the repo: ``(run_id, row)``, oldest first."""
         return self.state.trending_history(type, id)
 
+    # -- search ----------------------------------------------------------------------------
+    @property
+    def search_index(self) -> SearchIndex:
+        """The README search index, opened read-only on first use (it sees the writer's commits)."""
+        if self._search is None:
+            path = self.output_dir / "search"
+            if not path.is_dir():
+                raise StoreError(f"no search index in {self.output_dir} yet (a mirror run or `hf-ipfs-scraper reindex` makes it)")
+            self._search = SearchIndex(path)
+        return self._search
+
+    def search(self, text: str = "", *, run_id: int | None = None, **filters: Any) -> SearchPage:
+        """Full-text search of READMEs, ids, tags and titles, with filters and sorting (the fields
+        of :class:`~hf_ipfs_scraper.search.SearchQuery`: ``types``, ``size_gte``, ``size_lte``,
+        ``tags``, ``pipeline_tag``, ``library``, ``author``, ``gated``, ``sort``, ``descending``,
+        ``limit``, ``page``); ``run_id`` keeps the repos that run's trending snapshot listed."""
+        keys = None
+        if run_id is not None:
+            keys = frozenset(f"{t}:{row.id}" for t in REPO_TYPES for row in self.state.trending(t, run_id))
+        return self.search_index.search(SearchQuery(text, keys=keys, **filters))
+
+    def search_frame(self, text: str = "", **filters: Any) -> Any:
+        """:meth:`search` as a pandas DataFrame, one row per hit (pandas must be installed)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # an optional extra for notebooks
+            raise InvalidInputError("search_frame needs pandas: pip install pandas") from exc
+        return pd.DataFrame([_asdict(hit) for hit in self.search(text, **filters).hits])
+
+    def search_ids(self, text: str, type: str, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` (repos of ``type``) match ``text``: for callers that order on their own."""
+        keys = frozenset(f"{type}:{i}" for i in ids)
+        found = self.search_index.keys(SearchQuery(text, types=(type,), keys=keys, sort="trending_score"))
+        return {key.partition(":")[2] for key in found}
+
     # -- the Parquet export -----------------------------------------------------------------
     def export(self, out_dir: str | os.PathLike[str] | None = None, *, types: Iterable[str] | None = None,
                merge: bool = True, add_to_store: bool = False, store_profile: str = "unixfs-v0-2015") -> ExportResult:
@@ -125,6 +163,9 @@ class Catalog:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
+        if self._search is not None:
+            self._search.close()
+            self._search = None
         if self._store is not None:
             self._store.close()
             self._store = None

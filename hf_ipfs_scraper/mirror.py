@@ -17,8 +17,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Generic, Mapping, TypeVar
 
+from .catalog import Catalog
 from .config import Config, load_config
 from .errors import InvalidInputError
 from .hub import session
@@ -30,11 +31,13 @@ from .ratelimit import RateLimiter
 from .records import RECORD_TYPES, REPO_TYPES
 from .scrapers import SCRAPERS
 from .scrapers.base import RepoScraper
+from .search import SearchDoc, SearchIndex
 from .state import StateStore, TrendingRow
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _plan(config: Config) -> str:
@@ -56,35 +59,37 @@ def _limiter(config: Config) -> RateLimiter:
     return RateLimiter(_plan(config), quotas=quotas or None, max_concurrency=config.hub_max_concurrency)
 
 
-class _SharedStores:
-    """One writable ``EmbeddedStore`` per store path in this process, reference-counted."""
+class _Shared(Generic[T]):
+    """One writable resource per path in this process, reference-counted: a block store and a
+    search index each take a lock that a second opener in the same process would fail on."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stores: dict[Path, tuple[EmbeddedStore, int]] = {}
+        self._held: dict[Path, tuple[T, int]] = {}
 
-    def acquire(self, config: Config) -> EmbeddedStore:
-        key = config.store_path.resolve()
+    def acquire(self, path: Path, make: Callable[[], T]) -> T:
+        key = path.resolve()
         with self._lock:
-            store, users = self._stores.get(key, (None, 0))
-            if store is None:
-                store = EmbeddedStore(config.store_path, options=ImportOptions.profile(config.store_profile))
-            self._stores[key] = (store, users + 1)
-            return store
+            held, users = self._held.get(key, (None, 0))
+            if held is None:
+                held = make()
+            self._held[key] = (held, users + 1)
+            return held
 
-    def release(self, store: EmbeddedStore) -> None:
+    def release(self, resource: T, close: Callable[[T], None]) -> None:
         with self._lock:
-            for key, (held, users) in list(self._stores.items()):
-                if held is store:
+            for key, (held, users) in list(self._held.items()):
+                if held is resource:
                     if users > 1:
-                        self._stores[key] = (held, users - 1)
+                        self._held[key] = (held, users - 1)
                     else:
-                        del self._stores[key]
-                        store.close()
+                        del self._held[key]
+                        close(resource)
                     return
 
 
-_STORES = _SharedStores()
+_STORES: _Shared[EmbeddedStore] = _Shared()
+_INDEXES: _Shared[SearchIndex] = _Shared()
 
 
 class Mirror:
@@ -101,12 +106,17 @@ class Mirror:
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         self.state = StateStore(self.config.output_dir / "state.sqlite")
         self._shared_store: EmbeddedStore | None = None
+        self.search: SearchIndex | None = None
         try:
             if storage is None:
-                storage = self._shared_store = _STORES.acquire(self.config)
+                options = ImportOptions.profile(self.config.store_profile)
+                storage = self._shared_store = _STORES.acquire(
+                    self.config.store_path, lambda: EmbeddedStore(self.config.store_path, options=options))
             self.storage: Storage = storage
+            search_path = self.config.output_dir / "search"
+            self.search = _INDEXES.acquire(search_path, lambda: SearchIndex(search_path, writable=True))
         except BaseException:
-            self.state.close()
+            self.close()
             raise
         self.limiter = session.acquire(self.config.hub_endpoint, lambda: _limiter(self.config))
         self._closed = False
@@ -117,9 +127,11 @@ class Mirror:
         self.provenance = ProvenanceTracker(self.state)
         self.pipeline = Pipeline(
             self.config, storage=self.storage, state=self.state, client=self.client, limiter=self.limiter,
-            provenance=self.provenance, progress=progress,
+            provenance=self.provenance, search=self.search, progress=progress,
         )
         self._backfill()
+        if self.search.created:  # a new index (an archive from before search): fill it once
+            self.reindex()
 
     # -- runs --------------------------------------------------------------------------------
     def scraper(self, repo_type: str) -> RepoScraper:
@@ -213,14 +225,24 @@ class Mirror:
             self.state.upsert_discovered(entity.type, entity.id, None, metadata=record.metadata())
             self.provenance.record(record)
 
+    def reindex(self) -> int:
+        """Rebuild the search index from the state store (every mirrored repo); returns how many."""
+        assert self.search is not None
+        with Catalog(self.config.output_dir, store_path=self.config.store_path) as catalog:
+            docs = (SearchDoc.from_entity(e, catalog.readme(e.type, e.id)) for e in catalog.entities(status="done"))
+            return self.search.rebuild(docs)
+
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        if self._closed:
+        if getattr(self, "_closed", False):
             return
         self._closed = True
-        session.release(self.config.hub_endpoint)
+        if hasattr(self, "limiter"):
+            session.release(self.config.hub_endpoint)
+        if self.search is not None:
+            _INDEXES.release(self.search, SearchIndex.close)
         if self._shared_store is not None:
-            _STORES.release(self._shared_store)
+            _STORES.release(self._shared_store, EmbeddedStore.close)
         self.state.close()
 
     def __enter__(self) -> Mirror:

@@ -37,6 +37,7 @@ from .provenance.tracker import ProvenanceTracker
 from .ratelimit import RateLimiter, ScraperHandle
 from .records import RepoFile, RepoRecord
 from .scrapers.base import RepoScraper
+from .search import SearchDoc, SearchIndex
 from .state import FileRecord, StateStore, StoredBlob, TrendingRow
 from .state.rows import Archived, node_key
 from .storage.base import Storage
@@ -131,6 +132,7 @@ class Pipeline:
         client: HubClient,
         limiter: RateLimiter,
         provenance: ProvenanceTracker,
+        search: SearchIndex | None = None,
         progress: ProgressCallback | None = None,
     ) -> None:
         self.config = config
@@ -139,6 +141,7 @@ class Pipeline:
         self.client = client
         self.limiter = limiter
         self.provenance = provenance
+        self.search = search
         self.progress = progress or (lambda event: None)
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -381,8 +384,14 @@ class Pipeline:
         readme_cid, readme_size, readme_text = self._readme(nodes)
         archived = Archived(size_bytes=total, total_bytes=sum(f.size for f in files), file_count=len(kept),
                             readme_cid=readme_cid, readme_size=readme_size, readme_text=readme_text)
-        state.mark_done(record.type, record.id, record.sha or "", str(root.cid), archived=archived)
+        done = state.mark_done(record.type, record.id, record.sha or "", str(root.cid), archived=archived)
         self.provenance.mark_mirrored(node_key(record.type, record.id))
+        if self.search is not None:  # searchable as soon as it is mirrored
+            text = readme_text if readme_text is not None or readme_cid is None else self._cat_text(readme_cid)
+            self.search.upsert([SearchDoc.from_entity(done, text)])
+
+    def _cat_text(self, cid: str) -> str:
+        return b"".join(self.storage.cat(CID.parse(cid))).decode("utf-8", "replace")
 
     def _readme(self, nodes: dict[str, Node]) -> tuple[str | None, int, str | None]:
         """The root README's CID, size and text (the text up to ``README_TEXT_MAX``), read back

@@ -18,6 +18,8 @@ from . import export as export_commands
 from . import ipfs as ipfs_commands
 from . import mirror as mirror_commands
 from . import provenance as provenance_commands
+from . import search as search_commands
+from . import serve as serve_commands
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -38,13 +40,34 @@ def build_parser() -> argparse.ArgumentParser:
     mirror_commands.register(groups)
     provenance_commands.register(groups)
     export_commands.register(groups)
+    search_commands.register(groups)
     ipfs_commands.register(groups)
+    serve_commands.register(groups)
     return parser
+
+
+# Options whose value may start with "-" (``--sort -trending_score``): argparse would take that for
+# an option, so such a pair is joined into ``--sort=-trending_score`` before parsing.
+_DASHED_VALUES = ("--sort",)
+
+
+def _join_dashed(argv: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        if items[i] in _DASHED_VALUES and i + 1 < len(items) and items[i + 1].startswith("-") and items[i + 1] != "--":
+            out.append(f"{items[i]}={items[i + 1]}")
+            i += 2
+            continue
+        out.append(items[i])
+        i += 1
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_dashed(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     if args.log_level != "DEBUG":  # one line per HTTP request is debugging detail
         logging.getLogger("httpx2").setLevel(logging.WARNING)

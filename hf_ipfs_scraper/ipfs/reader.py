@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..errors import InvalidInputError
+from ..errors import CodecError, InvalidInputError
 from . import dagpb, unixfs
 from .cid import DAG_PB, RAW, CID
 from .murmur3 import hamt_hash
@@ -33,20 +33,46 @@ def _node(get_block: GetBlock, cid: CID) -> tuple[dagpb.PBNode, unixfs.UnixFSDat
     return node, unixfs.decode(node.data)
 
 
-def iter_file(get_block: GetBlock, cid: CID) -> Iterator[bytes]:
-    """Yield a UnixFS file's bytes in order, one block's worth at a time."""
+def iter_file(get_block: GetBlock, cid: CID, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+    """Yield a UnixFS file's bytes in order, one block's worth at a time.
+
+    With ``offset``/``length`` (``ipfs cat -o -l``) only that span is read: whole subtrees before
+    or after it are skipped by their ``blocksizes``, so a byte range of a large file costs the blocks
+    it touches, not the file."""
+    if offset < 0 or (length is not None and length < 0):
+        raise InvalidInputError(f"offset and length must be >= 0 (got {offset}, {length})")
+    yield from _iter_span(get_block, cid, offset, None if length is None else offset + length)
+
+
+def _iter_span(get_block: GetBlock, cid: CID, start: int, stop: int | None) -> Iterator[bytes]:
+    """Bytes ``[start, stop)`` of the file under ``cid`` (``stop`` None: to the end)."""
     if cid.codec == RAW:
-        yield get_block(cid)
+        block = get_block(cid)
+        yield block if start == 0 and stop is None else block[start:stop]
         return
     node, meta = _node(get_block, cid)
     if meta.type in (unixfs.DIRECTORY, unixfs.HAMT_SHARD):
         raise InvalidInputError(f"{cid} is a directory, not a file")
     if meta.type not in (unixfs.FILE, unixfs.RAW):
         raise InvalidInputError(f"{cid} is not a file (UnixFS type {meta.type})")
-    if meta.data:
-        yield meta.data
-    for link in node.links:
-        yield from iter_file(get_block, link.cid)
+    data = meta.data or b""
+    if start == 0 and stop is None:  # the whole file, the common case
+        if data:
+            yield data
+        for link in node.links:
+            yield from _iter_span(get_block, link.cid, 0, None)
+        return
+    if data[start:stop]:
+        yield data[start:stop]
+    if len(meta.blocksizes) != len(node.links):
+        raise CodecError(f"{cid} records no blocksizes for its links: cannot read a byte range of it")
+    pos = len(data)
+    for link, size in zip(node.links, meta.blocksizes):
+        if stop is not None and pos >= stop:
+            return
+        if pos + size > start:
+            yield from _iter_span(get_block, link.cid, max(start - pos, 0), None if stop is None else stop - pos)
+        pos += size
 
 
 def list_dir(get_block: GetBlock, cid: CID) -> list[DirEntry]:

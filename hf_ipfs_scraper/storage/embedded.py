@@ -115,8 +115,9 @@ class EmbeddedStore:
         root, rest = reader.split_cid_path(target)
         return reader.resolve(self.blocks.get, root, rest) if rest else root
 
-    def cat(self, target: CID | str) -> Iterator[bytes]:
-        return reader.iter_file(self.blocks.get, self.resolve(target))
+    def cat(self, target: CID | str, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """``ipfs cat [-o OFFSET] [-l LENGTH]``: a file's bytes, streamed; a span reads only its blocks."""
+        return reader.iter_file(self.blocks.get, self.resolve(target), offset, length)
 
     def read_bytes(self, target: CID | str) -> bytes:
         return b"".join(self.cat(target))

@@ -1,0 +1,84 @@
+"""``serve``: the archive over HTTP, so ``huggingface_hub`` downloads from it as from the Hub.
+
+Binds 127.0.0.1 unless ``--host`` says otherwise (the archive may hold gated repos mirrored with a
+token: serving them to a network is a choice to make on purpose, so a non-loopback address gets a
+warning line on stderr). The socket is bound before the server starts, so the URL printed is the
+one served, ``--port 0`` included, and a port in use is one ``Error:`` line. Ctrl-C stops the
+server gracefully and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+from typing import Any
+
+from ..catalog import Catalog
+from ..config import Config
+from ..errors import InvalidInputError
+
+
+def register(groups: Any) -> None:
+    parser = groups.add_parser(
+        "serve", help="serve the archive over HTTP, Hub-compatible (huggingface_hub, snapshot_download)",
+        epilog="example: hf-ipfs-scraper serve --port 8080, then in Python: "
+               "snapshot_download('org/name', endpoint='http://127.0.0.1:8080')",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    parser.set_defaults(run=_serve)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only (a name other than localhost is not
+    resolved here: it is treated as reachable from elsewhere)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A bound TCP socket on ``host:port`` (IPv4 or IPv6); OS refusals become one clear error."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise InvalidInputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def _serve(args: argparse.Namespace, config: Config) -> int:
+    import uvicorn  # the web stack loads only for this command
+
+    from ..web.app import create_app
+
+    Catalog(config.output_dir, store_path=config.store_path).close()  # no archive yet: one Error line
+    sock = listen(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    if not is_loopback(args.host):
+        print(f"warning: serving on {args.host}, a non-loopback address: anyone who can reach this machine "
+              "can read the archive", file=sys.stderr, flush=True)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serving {config.output_dir} on http://{shown}:{port} (Ctrl-C to stop)", flush=True)
+    app = create_app(config.output_dir, store_path=config.store_path)
+    # log_config=None: uvicorn logs through the root logger `--log-level` set (access lines at INFO)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the SIGINT it caught
+        pass
+    finally:
+        sock.close()
+    return 0

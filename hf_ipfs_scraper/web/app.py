@@ -1,0 +1,61 @@
+"""``create_app``: one FastAPI app over one archive, for ``hf-ipfs-scraper serve`` and for tests.
+
+The app holds one read-only :class:`~hf_ipfs_scraper.catalog.Catalog`, opened when the server
+starts (lifespan) and closed when it stops. Route handlers are plain ``def`` functions, so they
+run on the server's worker threads and share it: the read-only ``StateStore`` runs each query
+under its lock on one connection (``check_same_thread=False``), and block reads are independent
+file reads. The block store is opened at startup, not on first use (``Catalog.store`` is lazy,
+and two threads racing for it would each open one).
+
+Routers are included in ``create_app``; a route takes the catalog as a ``CatalogDep`` parameter
+(``Depends(get_catalog)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+
+from ..catalog import Catalog
+
+
+def get_catalog(request: Request) -> Catalog:
+    """The app's catalog (a FastAPI dependency: ``catalog: Annotated[Catalog, Depends(get_catalog)]``)."""
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+
+
+def create_app(output_dir: Path, *, store_path: Path | None = None) -> FastAPI:
+    """The app serving the archive in ``output_dir`` (block store: ``store_path``, default
+    ``<output_dir>/ipfs``). Nothing is opened until the server starts it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        catalog = Catalog(output_dir, store_path=store_path)
+        try:
+            catalog.store  # noqa: B018 - open it now, once, before any worker thread asks
+            app.state.catalog = catalog
+            yield
+        finally:
+            catalog.close()
+
+    from . import hub, jobs  # imported here, not at the top: the routers import CatalogDep from this module
+
+    app = FastAPI(
+        title="hf-ipfs-scraper",
+        summary="A Hugging Face Hub archive, served from its IPFS block store",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(hub.HubApiError, hub.error_response)
+    # Routers. Include new ones ABOVE the Hub router: its resolve routes
+    # (``/{namespace}/{name}/resolve/...``) match broad paths, and the first matching route wins.
+    app.include_router(jobs.router)
+    app.include_router(hub.router)
+    return app
