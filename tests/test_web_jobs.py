@@ -127,3 +127,29 @@ def test_job_models_with_search_sort_and_size_filters(server: ServerThread) -> N
     assert get(server, "/api/jobs/999/models").status_code == 404
     assert get(server, "/api/jobs/abc/models").status_code == 422
     assert get(server, f"/api/jobs/{first}/models", sizeGte=-1).status_code == 422
+
+
+def test_api_health_search_entity_and_provenance(server: ServerThread) -> None:
+    health = get(server, "/api/health").json()
+    assert health["status"] == "ok" and health["entities"]["model"]["done"] == 4
+    found = get(server, "/api/search", q="zebra").json()
+    assert [d["id"] for d in found["data"]] == ["eng/tiny"] and found["pagination"]["total"] == 1
+    assert "<mark>" in found["data"][0]["snippet"] and found["data"][0]["root_cid"].startswith("Qm")
+    ranked = get(server, "/api/search", sort="size", order="asc", limit=2).json()
+    assert [d["id"] for d in ranked["data"]] == ["eng/tiny", "ger/bert-deutsch"] and ranked["pagination"]["pages"] == 2
+    assert get(server, "/api/search", type="model", size_gte=40_001).json()["pagination"]["total"] == 2  # 40,000 + README
+    for bad in ({"limit": 0}, {"limit": 51}, {"sort": "nope"}, {"type": "widget"}, {"size_gte": -1}, {"order": "up"}):
+        assert get(server, "/api/search", **bad).status_code == 422, bad
+    assert get(server, "/api/search", q='"unbalanced (').status_code == 200
+    detail = get(server, "/api/entities/model/eng/tiny").json()
+    assert detail["entity"]["id"] == "eng/tiny" and detail["entity"]["root_cid"].startswith("Qm")
+    assert {f["path"] for f in detail["files"]} == {"README.md", "weights.bin"}
+    assert [t["rank"] for t in detail["trending"]] == [3]
+    assert detail["lineage"] == [] and detail["descendants"] == 0
+    assert get(server, "/api/entities/model/nobody/here").status_code == 404
+    assert get(server, "/api/entities/widget/x").status_code == 422
+    svg = get(server, "/api/provenance/model/eng/tiny", format="svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml") and b"eng/tiny" in svg.content
+    graph = get(server, "/api/provenance/model/eng/tiny").json()
+    assert [n["id"] for n in graph["nodes"]] == ["model:eng/tiny"]
+    assert get(server, "/api/provenance/model/../../etc/passwd").status_code in (404, 422)
