@@ -95,3 +95,28 @@ def test_query_export_example_reads_an_archive_with_duckdb_pandas_and_polars(tmp
     assert "entities by type and status (pandas):" in result.stdout
     assert "models whose base is lab/base (polars):" in result.stdout
     assert "  lab/chat  (finetune," in result.stdout and "  lab/lora  (adapter," in result.stdout
+
+
+def test_download_from_archive_example(tmp_path: Path, hub_factory, hf_env) -> None:
+    from hf_ipfs_scraper import Mirror, load_config
+    from tests.hubemu import build_corpus
+
+    corpus = build_corpus(n_models=3, n_datasets=1, n_spaces=1, lfs_max_size=64 << 10, with_real_minilm=False)
+    emu = hub_factory(corpus)
+    out = tmp_path / "mirror"
+    config = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(out),
+                                            "datasets.viewer_endpoint": emu.viewer_endpoint})
+    with Mirror(config) as mirror:
+        summary = mirror.scrape_models(limit=3)
+    repo_id = sorted(p.name.replace("__", "/") for p in (out / "models").iterdir())[0]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "download_from_archive.py"), repo_id, "--output-dir", str(out),
+         "--to", str(tmp_path / "dl")],
+        capture_output=True, text=True, timeout=300, env=hf_env.subprocess_env(emu),
+    )
+    assert result.returncode == 0, result.stderr
+    assert summary.mirrored >= 1
+    assert "files match the archive's CIDs" in result.stdout and "BAD" not in result.stdout
+    original = next(r for r in corpus if r.id == repo_id)
+    for f in original.files:
+        assert (tmp_path / "dl" / f.path).read_bytes() == f.data
