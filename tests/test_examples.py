@@ -120,3 +120,23 @@ def test_download_from_archive_example(tmp_path: Path, hub_factory, hf_env) -> N
     original = next(r for r in corpus if r.id == repo_id)
     for f in original.files:
         assert (tmp_path / "dl" / f.path).read_bytes() == f.data
+
+
+def test_search_archive_example(tmp_path: Path, hub_factory, hf_env) -> None:
+    from hf_ipfs_scraper import Mirror, load_config
+    from tests.hubemu import Repo, RepoFile
+
+    def model(repo_id: str, score: int, text: str) -> Repo:
+        return Repo("model", repo_id, [RepoFile("README.md", f"# {repo_id}\n\n{text}\n".encode())],
+                    trending_score=score, downloads=score)
+
+    emu = hub_factory([model("de/bert-deutsch", 9, "Ein deutsches Sprachmodell."), model("en/bert", 8, "English."),
+                       model("xx/other", 7, "Nothing to see.")])
+    out = tmp_path / "mirror"
+    with Mirror(load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(out)})) as mirror:
+        mirror.scrape_models(limit=3)
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "search_archive.py"), "bert", "--type", "model",
+                             "--output-dir", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("2 repos match 'bert'")
+    assert "most downloaded first" in result.stdout and "xx/other" not in result.stdout
