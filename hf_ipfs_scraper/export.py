@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from operator import itemgetter
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,20 +346,23 @@ class _AtomicParquet:
 
 
 def _batches(rows: Iterator[dict[str, Any]], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """Rows as record batches of ``ROW_GROUP``, built column by column (from_pydict is several
-    times cheaper than from_pylist's per-row lookups)."""
-    names = schema.names
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    count = 0
+    """Rows as record batches of ``ROW_GROUP``, built column by column: each row becomes a tuple in
+    the schema's order (``itemgetter``, in C) and a chunk is transposed with ``zip`` — several times
+    cheaper than ``from_pylist``'s per-row, per-column lookups."""
+    get = itemgetter(*schema.names)
+    chunk: list[tuple[Any, ...]] = []
     for row in rows:
-        for name in names:
-            columns[name].append(row[name])
-        count += 1
-        if count >= ROW_GROUP:
-            yield pa.RecordBatch.from_pydict(columns, schema=schema)
-            columns, count = {name: [] for name in names}, 0
-    if count:
-        yield pa.RecordBatch.from_pydict(columns, schema=schema)
+        chunk.append(get(row))
+        if len(chunk) >= ROW_GROUP:
+            yield _batch(chunk, schema)
+            chunk = []
+    if chunk:
+        yield _batch(chunk, schema)
+
+
+def _batch(chunk: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
+    columns = zip(*chunk)
+    return pa.RecordBatch.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, schema)], schema=schema)
 
 
 def _write_table(path: Path, schema: pa.Schema, rows: Iterator[dict[str, Any]]) -> int:

@@ -1,0 +1,194 @@
+"""Benchmark: the unified Parquet export of a large archive, and a DuckDB query over it.
+
+    python bench/bench_export.py                          # 1,000,000 entities (a few minutes)
+    python bench/bench_export.py --entities 50000         # smoke size
+    python bench/bench_export.py --db /tmp/exp            # keep the archive, reuse it next time
+
+1. **Archive** (child process, deterministic from ``--seed``): ``--entities`` rows written straight
+   into a fresh ``state.sqlite`` (``StateStore`` makes the schema): 80 % models, 15 % datasets,
+   5 % Spaces, each with tags, card data, a README of 1-6 KB made from the real model cards in
+   ``../shared/data/model_cards`` when present (else generated words), 4 files, and a base-model
+   edge for 60 % of the models.
+2. **Export** (a fresh child process, so its peak RSS is the export's): the baseline is reading
+   the same rows the export reads — the entities joined with their READMEs, the files, the edges —
+   with the state store's own bulk scan, into nothing; then ``Catalog.export(merge=False)``.
+3. **DuckDB** over the export: an aggregate by type and pipeline tag, and the 10 largest models
+   per pipeline tag.
+
+Targets (issue 7): export ≤ 30 s and ≤ 1.5 GB peak RSS at 1M entities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CARDS = ROOT.parent / "shared" / "data" / "model_cards"
+PIPELINES = ("text-generation", "fill-mask", "text-classification", "translation", "feature-extraction", None)
+
+
+def _readmes(rng: random.Random) -> list[str]:
+    texts = []
+    if (CARDS / "INDEX.tsv").is_file():
+        for line in (CARDS / "INDEX.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+            texts.append((CARDS / line.split("\t")[1]).read_text(encoding="utf-8", errors="replace"))
+    words = "model archive tensor layer token weight vector corpus train eval sample batch shard".split()
+    while len(texts) < 50:
+        texts.append(" ".join(rng.choice(words) for _ in range(rng.randint(150, 900))))
+    return [t * max(1, 1500 // max(1, len(t))) for t in texts]  # 1.5 KB at least, as real READMEs are
+
+
+def generate(db: Path, n: int, seed: int) -> dict[str, object]:
+    from hf_ipfs_scraper.state import StateStore
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    StateStore(db).close()
+    rng = random.Random(seed)
+    readmes = _readmes(rng)
+    now = time.time()
+    con = sqlite3.connect(db)
+    started = time.perf_counter()
+    with con:
+        con.execute("PRAGMA synchronous=OFF")
+        for start in range(0, n, 20_000):
+            entities, texts, files, edges = [], [], [], []
+            for i in range(start, min(n, start + 20_000)):
+                kind = "model" if i % 20 < 16 else "dataset" if i % 20 < 19 else "space"
+                rid = f"org{i % 5000:04d}/{kind}-{i:07d}"
+                size = rng.randint(1_000, 5_000_000_000)
+                tags = json.dumps([f"license:{rng.choice(['mit', 'apache-2.0'])}", "region:us", f"t{i % 97}"])
+                card = json.dumps({"license": "mit", "language": ["en"], "tags": ["x"]})
+                entities.append((kind, rid, now, now, f"Qm{i:044d}", size, size, 4, tags, rng.randint(0, 999),
+                                 rng.randint(0, 10**6), rng.random() * 100, rng.choice(PIPELINES) if kind == "model"
+                                 else None, "transformers" if kind == "model" else None, card, "QmReadme",
+                                 json.dumps({"id": rid})))
+                text = rng.choice(readmes)
+                texts.append((kind, rid, "QmReadme", len(text), text))
+                files += [(kind, rid, p, size // 4, "oid", None, f"Qm{i:040d}{j:04d}", size // 4 + 11, now)
+                          for j, p in enumerate(("README.md", "config.json", "model.safetensors", "tokenizer.json"))]
+                if kind == "model" and i % 10 < 6 and i > 100:
+                    edges.append((f"model:{rid}", f"model:org{(i // 7) % 5000:04d}/model-{(i // 7):07d}",
+                                  rng.choice(["finetune", "quantized", "adapter"]), "bench"))
+            con.executemany(
+                "INSERT INTO entities (type, id, status, first_seen, updated_at, root_cid, size_bytes, total_bytes,"
+                " file_count, tags, likes, downloads, trending_score, pipeline_tag, library_name, card_data,"
+                " readme_cid, metadata) VALUES (?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entities)
+            con.executemany("INSERT INTO readmes (type, entity_id, cid, size, text) VALUES (?, ?, ?, ?, ?)", texts)
+            con.executemany("INSERT INTO files (type, entity_id, path, size, oid, sha256, cid, tsize, recorded_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", files)
+            con.executemany("INSERT OR IGNORE INTO edges (src, dst, relation, evidence) VALUES (?, ?, ?, ?)", edges)
+    con.close()
+    return {"entities": n, "seconds": time.perf_counter() - started, "db_bytes": db.stat().st_size}
+
+
+def measure(out: Path) -> dict[str, object]:
+    from hf_ipfs_scraper import Catalog
+    from hf_ipfs_scraper.export import _ENTITY_QUERY
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with Catalog(out) as catalog:
+        started = time.perf_counter()
+        for type_ in ("model", "dataset", "space"):
+            for _ in catalog.state.scan(_ENTITY_QUERY, (type_,)):
+                pass
+        for query in ("SELECT * FROM files ORDER BY type, entity_id, path", "SELECT * FROM edges ORDER BY src, dst"):
+            for _ in catalog.state.scan(query):
+                pass
+        scan = time.perf_counter() - started
+        started = time.perf_counter()
+        result = catalog.export(out / "export", merge=False)
+        seconds = time.perf_counter() - started
+    export_bytes = sum(p.stat().st_size for p in (out / "export").iterdir())
+    return {"scan_s": scan, "export_s": seconds, "rows": result.rows, "export_bytes": export_bytes,
+            "rss_before_mb": rss_before / 1024, "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def duck(out: Path) -> dict[str, float]:
+    import duckdb
+
+    export = out / "export"
+    con = duckdb.connect()
+    timings = {}
+    for name, sql in (
+        ("aggregate by type and pipeline tag",
+         f"SELECT entity_type, pipeline_tag, count(*), sum(size_bytes), avg(likes) FROM '{export}/all_entities.parquet'"
+         " GROUP BY ALL"),
+        ("10 largest models per pipeline tag",
+         f"SELECT pipeline_tag, id, size_bytes FROM '{export}/models.parquet'"
+         " QUALIFY row_number() OVER (PARTITION BY pipeline_tag ORDER BY size_bytes DESC) <= 10"),
+    ):
+        started = time.perf_counter()
+        con.execute(sql).fetchall()
+        timings[name] = time.perf_counter() - started
+    return timings
+
+
+def _child(step: str, out: Path, *extra: str) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, __file__, "--child", step, "--db", str(out), *extra],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entities", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--db", default=None, help="archive directory to make or reuse")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", choices=("generate", "export", "duckdb"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    out = Path(args.db or tempfile.mkdtemp(prefix="hfipfs-bench-export-"))
+    if args.child == "generate":
+        print(json.dumps(generate(out / "state.sqlite", args.entities, args.seed)))
+        return
+    if args.child == "export":
+        print(json.dumps(measure(out)))
+        return
+    if args.child == "duckdb":
+        print(json.dumps(duck(out)))
+        return
+    began = time.perf_counter()
+    gen = None
+    if not (out / "state.sqlite").exists():
+        gen = _child("generate", out, "--entities", str(args.entities), "--seed", str(args.seed))
+    exp = _child("export", out)
+    q = _child("duckdb", out)
+    rows = exp["rows"]["all_entities.parquet"]  # type: ignore[index]
+    report = {"argv": sys.argv[1:], "generate": gen, "export": exp, "duckdb": q, "wall_s": time.perf_counter() - began}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"$ python bench/bench_export.py {' '.join(sys.argv[1:])}\n")
+    if gen:
+        print(f"archive: {gen['entities']:,} entities generated in {gen['seconds']:.1f} s; state.sqlite "
+              f"{int(gen['db_bytes']) / 1e6:.0f} MB")
+    print(f"export: {rows:,} entities; {int(exp['export_bytes']) / 1e6:.0f} MB of Parquet (zstd)\n")
+    ok = lambda good: "PASS" if good else "MISS"  # noqa: E731
+    print("| measure | value | × scan | target | result |\n|---|---:|---:|---|---|")
+    print(f"| read the same rows from the state store (baseline) | {exp['scan_s']:.1f} s | 1.00 | | |")
+    print(f"| export (all files) | {exp['export_s']:.1f} s | {exp['export_s'] / exp['scan_s']:.2f} | ≤ 30 s | "
+          f"{ok(exp['export_s'] <= 30)} |")
+    print(f"| peak RSS (before: {exp['rss_before_mb']:.0f} MB) | {exp['rss_peak_mb']:.0f} MB | | ≤ 1.5 GB | "
+          f"{ok(exp['rss_peak_mb'] <= 1536)} |")
+    for name, seconds in q.items():
+        print(f"| DuckDB: {name} | {seconds * 1000:.0f} ms | | | |")
+    print(f"\nwall time of the whole script: {report['wall_s']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
