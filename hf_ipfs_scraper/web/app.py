@@ -46,7 +46,7 @@ def create_app(output_dir: Path, *, store_path: Path | None = None) -> FastAPI:
         finally:
             catalog.close()
 
-    from . import api, hub, jobs  # imported here, not at the top: the routers import CatalogDep from this module
+    from . import api, hub, jobs, page  # imported here, not at the top: the routers import CatalogDep from this module
 
     app = FastAPI(
         title="hf-ipfs-scraper",
@@ -56,6 +56,7 @@ def create_app(output_dir: Path, *, store_path: Path | None = None) -> FastAPI:
     app.add_exception_handler(hub.HubApiError, hub.error_response)
     # Routers. Include new ones ABOVE the Hub router: its resolve routes
     # (``/{namespace}/{name}/resolve/...``) match broad paths, and the first matching route wins.
+    app.include_router(page.router)
     app.include_router(api.router)
     app.include_router(jobs.router)
     app.include_router(hub.router)
