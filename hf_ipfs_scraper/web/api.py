@@ -24,6 +24,7 @@ from ..state.rows import node_key
 from .app import CatalogDep
 
 router = APIRouter(tags=["archive"])
+_MAX_INT = 2**63 - 1  # what SQLite and the index's fast fields hold: a bigger number is a 422
 RepoType = Literal["model", "dataset", "space"]
 _ENTITY_FIELDS = ("entity_type", "id", "status", "sha", "root_cid", "size_bytes", "total_bytes", "file_count",
                   "license", "likes", "downloads", "trending_score", "pipeline_tag", "library_name", "sdk", "author",
@@ -47,14 +48,14 @@ def search(
     catalog: CatalogDep,
     q: str = Query("", max_length=1000),
     type: RepoType | None = Query(None),
-    size_gte: int | None = Query(None, ge=0),
-    size_lte: int | None = Query(None, ge=0),
+    size_gte: int | None = Query(None, ge=0, le=_MAX_INT),
+    size_lte: int | None = Query(None, ge=0, le=_MAX_INT),
     tag: list[str] = Query([]),
     pipeline_tag: str | None = None,
     library: str | None = None,
     author: str | None = None,
     gated: bool | None = None,
-    run: int | None = Query(None, ge=1),
+    run: int | None = Query(None, ge=1, le=_MAX_INT),
     sort: Literal["relevance", "trending_score", "downloads", "likes", "size"] = "relevance",
     order: Literal["desc", "asc"] = "desc",
     limit: int = Query(20, ge=1, le=MAX_LIMIT),

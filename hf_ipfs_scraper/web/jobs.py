@@ -13,12 +13,13 @@ import datetime as _dt
 import math
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from ..state import EntityState, Run, TrendingRow
 from .app import CatalogDep
 
 router = APIRouter(tags=["jobs (the older mirror's API)"])
+_MAX_ID = 2**63 - 1  # SQLite's INTEGER: a bigger id is a 422, not an overflow
 
 # sort keys of the older API → how to read them from a row; "-" in front means descending
 _SORTS = {
@@ -82,13 +83,13 @@ def model_item(entity: EntityState, row: TrendingRow | None, files: list[Any]) -
 @router.get("/api/jobs/{job_id}/models", summary="The repos a run listed, with sizes and CIDs")
 def job_models(
     catalog: CatalogDep,
-    job_id: int,
+    job_id: int = Path(ge=1, le=_MAX_ID),
     limit: int = Query(20, ge=1, le=50),
     page: int = Query(1, ge=1),
     search: str | None = Query(None, max_length=500),
     sort: str = Query("rank", description="a key of " + ", ".join(_SORTS) + "; '-' in front: descending"),
-    size_gte: int | None = Query(None, alias="sizeGte", ge=0),
-    size_lte: int | None = Query(None, alias="sizeLte", ge=0),
+    size_gte: int | None = Query(None, alias="sizeGte", ge=0, le=_MAX_ID),
+    size_lte: int | None = Query(None, alias="sizeLte", ge=0, le=_MAX_ID),
 ) -> dict[str, Any]:
     run = catalog.state.run(job_id)
     if run is None:
