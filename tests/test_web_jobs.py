@@ -162,3 +162,6 @@ def test_numbers_past_sqlites_range_are_422_not_500(server: ServerThread) -> Non
     assert get(server, "/api/jobs/1/models", sizeGte=huge).status_code == 422
     assert get(server, "/api/search", size_lte=huge).status_code == 422
     assert get(server, "/api/search", run=huge).status_code == 422
+    assert get(server, "/api/jobs", page=huge).status_code == 422
+    assert get(server, "/api/jobs/1/models", page=huge).status_code == 422
+    assert get(server, "/api/search", page=huge).status_code == 422

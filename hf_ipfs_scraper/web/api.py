@@ -59,7 +59,7 @@ def search(
     sort: Literal["relevance", "trending_score", "downloads", "likes", "size"] = "relevance",
     order: Literal["desc", "asc"] = "desc",
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=1_000_000),
 ) -> dict[str, Any]:
     try:
         found = catalog.search(q, run_id=run, types=(type,) if type else (), size_gte=size_gte, size_lte=size_lte,

@@ -53,7 +53,7 @@ def _job(run: Run) -> dict[str, Any]:
 def jobs(
     catalog: CatalogDep,
     limit: int = Query(20, ge=1, le=50),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=1_000_000),
     key: str | None = Query(None, description="models, datasets or spaces"),
     status: str | None = Query(None, pattern="^(pending|running|completed|failed|interrupted)$"),
 ) -> dict[str, Any]:
@@ -85,7 +85,7 @@ def job_models(
     catalog: CatalogDep,
     job_id: int = Path(ge=1, le=_MAX_ID),
     limit: int = Query(20, ge=1, le=50),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=1_000_000),
     search: str | None = Query(None, max_length=500),
     sort: str = Query("rank", description="a key of " + ", ".join(_SORTS) + "; '-' in front: descending"),
     size_gte: int | None = Query(None, alias="sizeGte", ge=0, le=_MAX_ID),
