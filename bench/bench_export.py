@@ -9,9 +9,13 @@
    5 % Spaces, each with tags, card data, a README of 1-6 KB made from the real model cards in
    ``../shared/data/model_cards`` when present (else generated words), 4 files, and a base-model
    edge for 60 % of the models.
-2. **Export** (a fresh child process, so its peak RSS is the export's): the baseline is reading
-   the same rows the export reads — the entities joined with their READMEs, the files, the edges —
-   with the state store's own bulk scan, into nothing; then ``Catalog.export(merge=False)``.
+2. **Export** (a fresh child process, so its peak RSS is the export's; from 50,000 entities the
+   export writes the files, edges, trending and runs tables in a side process of its own, whose
+   peak RSS is added): the baseline is reading
+   the same rows the export reads — the entities, their READMEs (as bytes), the files, the edges,
+   with the export's own queries — through the state store's bulk scan, into nothing; then
+   ``Catalog.export(merge=False)``. ``state.sqlite`` is read once before each of the two, so both
+   start from the page cache (the first read, from disk, is shown on its own row).
 3. **DuckDB** over the export: an aggregate by type and pipeline tag, and the 10 largest models
    per pipeline tag.
 
@@ -96,24 +100,38 @@ def generate(db: Path, n: int, seed: int) -> dict[str, object]:
 
 def measure(out: Path) -> dict[str, object]:
     from hf_ipfs_scraper import Catalog
-    from hf_ipfs_scraper.export import _ENTITY_QUERY
+    from hf_ipfs_scraper.export import _ENTITY_QUERY, _README_QUERY
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    warm_s = _warm(out / "state.sqlite")
     with Catalog(out) as catalog:
         started = time.perf_counter()
         for type_ in ("model", "dataset", "space"):
-            for _ in catalog.state.scan(_ENTITY_QUERY, (type_,)):
-                pass
+            for query in (_ENTITY_QUERY, _README_QUERY):
+                for _ in catalog.state.scan(query, (type_,)):
+                    pass
         for query in ("SELECT * FROM files ORDER BY type, entity_id, path", "SELECT * FROM edges ORDER BY src, dst"):
             for _ in catalog.state.scan(query):
                 pass
         scan = time.perf_counter() - started
+        _warm(out / "state.sqlite")
         started = time.perf_counter()
         result = catalog.export(out / "export", merge=False)
         seconds = time.perf_counter() - started
     export_bytes = sum(p.stat().st_size for p in (out / "export").iterdir())
-    return {"scan_s": scan, "export_s": seconds, "rows": result.rows, "export_bytes": export_bytes,
-            "rss_before_mb": rss_before / 1024, "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"warm_s": warm_s, "scan_s": scan, "export_s": seconds, "rows": result.rows, "export_bytes": export_bytes,
+            "rss_before_mb": rss_before / 1024, "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_side_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def _warm(path: Path) -> float:
+    """Read the file once, so the next phase reads it from the page cache: both the baseline and
+    the export then start warm (a machine may page out files idle for a minute)."""
+    started = time.perf_counter()
+    with open(path, "rb") as fh:
+        while fh.read(8 << 20):
+            pass
+    return time.perf_counter() - started
 
 
 def duck(out: Path) -> dict[str, float]:
@@ -180,11 +198,13 @@ def main() -> None:
     print(f"export: {rows:,} entities; {int(exp['export_bytes']) / 1e6:.0f} MB of Parquet (zstd)\n")
     ok = lambda good: "PASS" if good else "MISS"  # noqa: E731
     print("| measure | value | × scan | target | result |\n|---|---:|---:|---|---|")
+    print(f"| read state.sqlite once, to warm the page cache (before each phase) | {exp['warm_s']:.1f} s | | | |")
     print(f"| read the same rows from the state store (baseline) | {exp['scan_s']:.1f} s | 1.00 | | |")
     print(f"| export (all files) | {exp['export_s']:.1f} s | {exp['export_s'] / exp['scan_s']:.2f} | ≤ 30 s | "
           f"{ok(exp['export_s'] <= 30)} |")
-    print(f"| peak RSS (before: {exp['rss_before_mb']:.0f} MB) | {exp['rss_peak_mb']:.0f} MB | | ≤ 1.5 GB | "
-          f"{ok(exp['rss_peak_mb'] <= 1536)} |")
+    rss = exp["rss_peak_mb"] + exp["rss_side_mb"]
+    print(f"| peak RSS: the export's process (before: {exp['rss_before_mb']:.0f} MB) + its child processes "
+          f"({exp['rss_peak_mb']:.0f} + {exp['rss_side_mb']:.0f} MB) | {rss:.0f} MB | | ≤ 1.5 GB | {ok(rss <= 1536)} |")
     for name, seconds in q.items():
         print(f"| DuckDB: {name} | {seconds * 1000:.0f} ms | | | |")
     print(f"\nwall time of the whole script: {report['wall_s']:.1f} s")

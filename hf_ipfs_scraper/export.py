@@ -21,19 +21,27 @@ How it is written, and why:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import itertools
 import json
 import os
-from operator import itemgetter
+import subprocess
+import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, StoreError
 from .provenance.edges import BASE_RELATIONS
 from .records import REPO_TYPES
 from .state.rows import split_node
@@ -41,7 +49,9 @@ from .state.rows import split_node
 if TYPE_CHECKING:
     from .catalog import Catalog
 
+V = TypeVar("V")
 SCHEMA_VERSION = "1"
+PARALLEL_FROM = 50_000  # entities: from here on the side tables are written by a second process
 ROW_GROUP = 10_000
 _META = {b"hf_ipfs_scraper.schema_version": SCHEMA_VERSION.encode()}
 _TS = pa.timestamp("us", tz="UTC")
@@ -106,11 +116,12 @@ def export_catalog(catalog: Catalog, out_dir: str | os.PathLike[str], *, types: 
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
     previous = _previous_versions(out / ALL_ENTITIES) if merge else {}
+    side = _SideProcess(catalog, out, wanted) if sum(catalog.state.counts().values()) >= PARALLEL_FROM else None
     writers = {name: _AtomicParquet(out / name, ENTITY_SCHEMA) for name in (ALL_ENTITIES, *(ENTITY_FILES[t] for t in wanted))}
     carried = 0
     try:
         current: set[tuple[str, str]] = set()
-        for batch in _batches(_entity_rows(catalog, wanted), ENTITY_SCHEMA):
+        for batch in _entity_batches(catalog, wanted):
             if previous:  # an entity the previous export holds in a newer state keeps that row
                 keys = list(zip(batch.column("entity_type").to_pylist(), batch.column("id").to_pylist()))
                 stamps = batch.column("updated_at").to_pylist()
@@ -125,18 +136,69 @@ def export_catalog(catalog: Catalog, out_dir: str | os.PathLike[str], *, types: 
         for writer in writers.values():
             rows[writer.path.name] = writer.rows
             writer.commit()
+    except BaseException:
+        if side is not None:
+            side.stop()
+        raise
     finally:
         for writer in writers.values():
             writer.abort()
-    for name, schema, make in (
-        ("files.parquet", FILE_SCHEMA, lambda: _file_rows(catalog, wanted)),
-        ("provenance_edges.parquet", EDGE_SCHEMA, lambda: _edge_rows(catalog)),
-        ("trending_snapshots.parquet", TRENDING_SCHEMA, lambda: _trending_rows(catalog, wanted)),
-        ("runs.parquet", RUN_SCHEMA, lambda: _run_rows(catalog)),
-    ):
-        rows[name] = _write_table(out / name, schema, make())
+    rows.update(side.result() if side is not None else write_side_tables(catalog, out, wanted))
     _write_text(out / "README.md", data_card(rows, wanted))
     return ExportResult(out, rows, carried, None)
+
+
+def write_side_tables(catalog: Catalog, out: Path, types: tuple[str, ...]) -> dict[str, int]:
+    """Write the files, edges, trending and runs tables; file name → rows."""
+    rows = {}
+    for name, schema, make in (
+        ("files.parquet", FILE_SCHEMA, lambda: _file_batches(catalog, types)),
+        ("provenance_edges.parquet", EDGE_SCHEMA, lambda: _edge_batches(catalog)),
+        ("trending_snapshots.parquet", TRENDING_SCHEMA, lambda: _trending_batches(catalog, types)),
+        ("runs.parquet", RUN_SCHEMA, lambda: _run_batches(catalog)),
+    ):
+        rows[name] = _write_table(out / name, schema, make())
+    return rows
+
+
+class _SideProcess:
+    """``write_side_tables`` in a second Python process (``python -m hf_ipfs_scraper.export``), so
+    a large export uses two cores: the files table alone is millions of rows. A process, not a
+    thread: turning rows into Arrow arrays holds the GIL. Not multiprocessing: its spawn would
+    import the caller's ``__main__`` again (a script without a main guard would run twice)."""
+
+    def __init__(self, catalog: Catalog, out: Path, types: tuple[str, ...]) -> None:
+        argv = [sys.executable, "-m", __name__, str(catalog.output_dir), str(out), ",".join(types)]
+        self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result(self) -> dict[str, int]:
+        out, err = self._proc.communicate()
+        if self._proc.returncode != 0:
+            lines = err.strip().splitlines() or [f"exit status {self._proc.returncode}"]
+            raise StoreError(f"writing the export's files, edges, trending and runs tables failed: {lines[-1]}")
+        rows: dict[str, int] = json.loads(out)
+        return rows
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.communicate()
+
+
+def _side_main(argv: list[str]) -> None:
+    from .catalog import Catalog
+
+    output_dir, out, types = argv
+    parent = os.getppid()
+
+    def orphaned() -> None:  # the export was killed: stop too (the temporary files are left)
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    with Catalog(output_dir) as catalog:
+        print(json.dumps(write_side_tables(catalog, Path(out), tuple(types.split(",")))))
 
 
 def add_to_store(result: ExportResult, store_path: Path, profile: str) -> ExportResult:
@@ -171,51 +233,102 @@ def _write_entities(writers: dict[str, _AtomicParquet], batch: pa.RecordBatch) -
 
 
 # -- rows ------------------------------------------------------------------------------------------
+# Read column-wise, never row by row into dicts: a million entities carry gigabytes of README text,
+# so the text goes from SQLite to Arrow as bytes (CAST AS BLOB: no Python str is decoded, Arrow
+# checks the UTF-8 in C), timestamps are converted as whole columns, and the few JSON fields the
+# export needs from the metadata are extracted by SQLite. Entities and READMEs are two scans in
+# key order merged here, not a JOIN: a JOIN looks every README up by key, three times slower.
+def _json_text(column: str, key: str) -> str:
+    """SQL for ``column``'s JSON member ``key`` as text (NULL when absent or the JSON is invalid)."""
+    return f"CASE WHEN json_valid({column}) THEN CAST(json_extract({column}, '$.{key}') AS TEXT) END"
+
+
 _ENTITY_QUERY = (
-    "SELECT e.type, e.id, e.author, e.status, e.sha, e.root_cid, e.size_bytes, e.total_bytes, e.file_count,"
-    " r.text, e.readme_cid, e.trending_score, e.downloads, e.likes, e.tags, e.languages, e.license,"
-    " e.pipeline_tag, e.library_name, e.task_categories, e.sdk, e.gated, e.private, e.card_data, e.metadata,"
-    " e.created_at, e.last_modified, e.mirrored_at, e.first_seen, e.updated_at, r.cid"
-    " FROM entities e LEFT JOIN readmes r ON r.type = e.type AND r.entity_id = e.id"
-    " WHERE e.type = ? ORDER BY e.id"
+    "SELECT type, id, author, status, sha, root_cid, size_bytes, total_bytes, file_count, readme_cid,"
+    " trending_score, downloads, likes, tags, languages, license, pipeline_tag, library_name, task_categories,"
+    " sdk, gated, private, card_data, created_at, last_modified, mirrored_at, first_seen, updated_at,"
+    f" {', '.join(_json_text('metadata', key) for key in ('title', 'description', 'citation'))},"
+    f" {_json_text('card_data', 'pretty_name')}"
+    " FROM entities WHERE type = ? ORDER BY id"
 )
+_README_QUERY = "SELECT entity_id, CAST(text AS BLOB), text IS NULL FROM readmes WHERE type = ? ORDER BY entity_id"
 
 
-def _entity_rows(catalog: Catalog, types: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+def _entity_batches(catalog: Catalog, types: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
     for type_ in types:
         ranks = {row.id: row.rank for row in catalog.trending(type_)}
-        edges = _edges_by_src(catalog, type_)
-        links = next(edges, None)
-        for row in catalog.state.scan(_ENTITY_QUERY, (type_,)):
-            (t, id_, author, status, sha, root, size, total, count, text, readme_cid, score, downloads, likes, tags,
-             languages, license_, pipeline, library, tasks, sdk, gated, private, card, meta, created, modified,
-             mirrored, first_seen, updated, readme_row_cid) = row
-            key = f"{t}:{id_}"
-            while links is not None and links[0] < key:
-                links = next(edges, None)
-            mine = links[1] if links is not None and links[0] == key else []
-            metadata = json.loads(meta) if meta else {}
-            if text is None and readme_row_cid is not None:  # over the state store's text cap
-                text = catalog.readme(t, id_)
-            bases = [(dst, rel) for dst, rel in mine if rel in BASE_RELATIONS]
-            yield {
-                "entity_type": t, "id": id_, "author": author, "status": status, "sha": sha, "root_cid": root,
-                "pinned": root is not None, "size_bytes": size if size is not None else _files_size(catalog, t, id_, root),
-                "total_bytes": total, "file_count": count, "readme": text, "readme_cid": readme_cid,
-                "trending_score": score, "trending_rank": ranks.get(id_), "downloads": downloads, "likes": likes,
-                "tags": _list(tags), "languages": _list(languages), "license": license_,
-                "pipeline_tag": pipeline, "library_name": library,
-                "base_models": [split_node(dst)[1] for dst, _ in bases],
-                "base_model_relation": ",".join(sorted({rel for _, rel in bases})) or None,
-                "datasets": [split_node(dst)[1] for dst, _ in mine if dst.startswith("dataset:")],
-                "models": [split_node(dst)[1] for dst, rel in mine if rel == "uses" and dst.startswith("model:")],
-                "task_categories": _list(tasks), "sdk": sdk, "gated": gated is not None, "gated_mode": gated,
-                "private": bool(private) if private is not None else None,
-                "title": metadata.get("title") or (json.loads(card).get("pretty_name") if card else None),
-                "description": metadata.get("description"), "citation": metadata.get("citation"),
-                "card_data": card, "created_at": _iso(created), "last_modified": _iso(modified),
-                "mirrored_at": _epoch(mirrored), "first_seen": _epoch(first_seen), "updated_at": _epoch(updated),
-            }
+        edges = _Merge(_edges_by_src(catalog, type_))
+        readmes = _Merge((row[0], row) for row in catalog.state.scan(_README_QUERY, (type_,)))
+        for chunk in _chunks(catalog.state.scan(_ENTITY_QUERY, (type_,))):
+            yield _entity_batch(catalog, chunk, ranks, edges, readmes)
+
+
+def _entity_batch(catalog: Catalog, chunk: list[tuple[Any, ...]], ranks: dict[str, int],
+                  edges: _Merge[list[tuple[str, str]]], readmes: _Merge[tuple[Any, ...]]) -> pa.RecordBatch:
+    (types, ids, author, status, sha, root, size, total, count, readme_cid, score, downloads, likes, tags,
+     languages, license_, pipeline, library, tasks, sdk, gated, private, card, created, modified, mirrored,
+     first_seen, updated, title, description, citation, pretty_name) = zip(*chunk)
+    texts: list[bytes | None] = []
+    bases: list[list[str]] = []
+    relations: list[str | None] = []
+    datasets: list[list[str]] = []
+    models: list[list[str]] = []
+    sizes: list[int | None] = []
+    for t, id_, root_cid, known_size in zip(types, ids, root, size):
+        readme = readmes.get(id_)
+        if readme is not None and readme[2]:  # over the state store's text cap: read it from the store
+            text = catalog.readme(t, id_)
+            texts.append(text.encode("utf-8") if text is not None else None)
+        else:
+            texts.append(readme[1] if readme is not None else None)
+        mine = edges.get(f"{t}:{id_}")
+        if mine:
+            base = [(dst, rel) for dst, rel in mine if rel in BASE_RELATIONS]
+            bases.append([split_node(dst)[1] for dst, _ in base])
+            relations.append(",".join(sorted({rel for _, rel in base})) or None)
+            datasets.append([split_node(dst)[1] for dst, _ in mine if dst.startswith("dataset:")])
+            models.append([split_node(dst)[1] for dst, rel in mine if rel == "uses" and dst.startswith("model:")])
+        else:  # most entities: no edges
+            bases.append(_NONE)
+            relations.append(None)
+            datasets.append(_NONE)
+            models.append(_NONE)
+        sizes.append(known_size if known_size is not None else _files_size(catalog, t, id_, root_cid))
+    columns: dict[str, Any] = {
+        "entity_type": types, "id": ids, "author": author, "status": status, "sha": sha, "root_cid": root,
+        "pinned": [r is not None for r in root], "size_bytes": sizes, "total_bytes": total, "file_count": count,
+        "readme": pa.array(texts, pa.binary()).cast(pa.string()), "readme_cid": readme_cid,
+        "trending_score": score, "trending_rank": [ranks.get(i) for i in ids], "downloads": downloads,
+        "likes": likes, "tags": [_list(v) for v in tags], "languages": [_list(v) for v in languages],
+        "license": license_, "pipeline_tag": pipeline, "library_name": library, "base_models": bases,
+        "base_model_relation": relations, "datasets": datasets, "models": models,
+        "task_categories": [_list(v) for v in tasks], "sdk": sdk, "gated": [g is not None for g in gated],
+        "gated_mode": gated, "private": [bool(p) if p is not None else None for p in private],
+        "title": [a or b for a, b in zip(title, pretty_name)], "description": description, "citation": citation,
+        "card_data": card, "created_at": _iso_array(created), "last_modified": _iso_array(modified),
+        "mirrored_at": _epoch_array(mirrored), "first_seen": _epoch_array(first_seen),
+        "updated_at": _epoch_array(updated),
+    }
+    return _record_batch(columns, ENTITY_SCHEMA)
+
+
+_NONE: list[str] = []  # shared by every row without edges (read, never changed)
+
+
+class _Merge(Generic[V]):
+    """Values of a ``(key, value)`` stream in ascending key order, looked up by ascending keys:
+    the merge half of a merge join of two scans in the same order."""
+
+    def __init__(self, pairs: Iterator[tuple[str, V]]) -> None:
+        self._pairs = pairs
+        self._head = next(pairs, None)
+
+    def get(self, key: str) -> V | None:
+        while self._head is not None and self._head[0] < key:
+            self._head = next(self._pairs, None)
+        if self._head is not None and self._head[0] == key:
+            return self._head[1]
+        return None
 
 
 def _edges_by_src(catalog: Catalog, type_: str) -> Iterator[tuple[str, list[tuple[str, str]]]]:
@@ -243,41 +356,43 @@ def _files_size(catalog: Catalog, type_: str, id_: str, root: str | None) -> int
     return sum(f.size for f in catalog.files(type_, id_))
 
 
-def _file_rows(catalog: Catalog, types: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+def _table_batches(rows: Iterator[tuple[Any, ...]], schema: pa.Schema,
+                   convert: dict[str, Callable[[tuple[Any, ...]], Any]] | None = None) -> Iterator[pa.RecordBatch]:
+    """Rows of a SELECT of ``schema``'s columns, in its order, as record batches; ``convert``
+    maps a column name to a function of the whole column."""
+    for chunk in _chunks(rows):
+        columns = dict(zip(schema.names, zip(*chunk)))
+        for name, function in (convert or {}).items():
+            columns[name] = function(columns[name])
+        yield _record_batch(columns, schema)
+
+
+def _file_batches(catalog: Catalog, types: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
     marks = ", ".join("?" * len(types))
-    for row in catalog.state.scan(
+    return _table_batches(catalog.state.scan(
         f"SELECT type, entity_id, path, size, sha256, oid, cid, tsize, recorded_at FROM files WHERE type IN ({marks})"
         " ORDER BY type, entity_id, path", types,
-    ):
-        t, entity, path, size, sha256, oid, cid, tsize, recorded = row
-        yield {"entity_type": t, "entity_id": entity, "path": path, "size": size, "sha256": sha256, "oid": oid,
-               "cid": cid, "tsize": tsize, "recorded_at": _epoch(recorded)}
+    ), FILE_SCHEMA, {"recorded_at": _epoch_array})
 
 
-def _edge_rows(catalog: Catalog) -> Iterator[dict[str, Any]]:
-    for src, dst, relation, evidence in catalog.state.scan(
-        "SELECT src, dst, relation, evidence FROM edges ORDER BY src, dst"
-    ):
-        (st, si), (dt_, di) = split_node(src), split_node(dst)
-        yield {"src_type": st, "src_id": si, "dst_type": dt_, "dst_id": di, "relation": relation, "evidence": evidence}
+def _edge_batches(catalog: Catalog) -> Iterator[pa.RecordBatch]:
+    rows = ((*split_node(src), *split_node(dst), relation, evidence) for src, dst, relation, evidence in
+            catalog.state.scan("SELECT src, dst, relation, evidence FROM edges ORDER BY src, dst"))
+    return _table_batches(rows, EDGE_SCHEMA)
 
 
-def _trending_rows(catalog: Catalog, types: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+def _trending_batches(catalog: Catalog, types: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
     marks = ", ".join("?" * len(types))
-    for run_id, t, rank, id_, score, likes, downloads, captured in catalog.state.scan(
+    return _table_batches(catalog.state.scan(
         "SELECT run_id, type, rank, id, trending_score, likes, downloads, captured_at FROM trending"
         f" WHERE type IN ({marks}) ORDER BY run_id, type, rank", types,
-    ):
-        yield {"run_id": run_id, "entity_type": t, "rank": rank, "id": id_, "trending_score": score,
-               "likes": likes, "downloads": downloads, "captured_at": _epoch(captured)}
+    ), TRENDING_SCHEMA, {"captured_at": _epoch_array})
 
 
-def _run_rows(catalog: Catalog) -> Iterator[dict[str, Any]]:
-    for run_id, key, status, started, ended, stats, log in catalog.state.scan(
+def _run_batches(catalog: Catalog) -> Iterator[pa.RecordBatch]:
+    return _table_batches(catalog.state.scan(
         "SELECT id, key, status, started_at, ended_at, stats, log FROM runs ORDER BY id"
-    ):
-        yield {"run_id": run_id, "key": key, "status": status, "started_at": _epoch(started),
-               "ended_at": _epoch(ended), "stats": stats, "log": log}
+    ), RUN_SCHEMA, {"started_at": _epoch_array, "ended_at": _epoch_array})
 
 
 # -- merging ---------------------------------------------------------------------------------------
@@ -315,7 +430,13 @@ def _carried_over(path: Path, current: set[tuple[str, str]], catalog: Catalog,
 
 # -- writing ---------------------------------------------------------------------------------------
 class _AtomicParquet:
-    """A Parquet file written to a temporary name, renamed over ``path`` by ``commit``."""
+    """A Parquet file written to a temporary name, renamed over ``path`` by ``commit``.
+
+    Batches are compressed and written on a thread of the file's own (pyarrow lets go of the GIL
+    there), one batch at a time: while it writes, the caller reads and converts the next batch,
+    and the entity files are compressed side by side. At most one batch waits, so memory stays
+    flat; an error in the writing thread is raised by the next ``write`` or ``commit``.
+    """
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
@@ -323,15 +444,24 @@ class _AtomicParquet:
         os.close(fd)
         self._tmp = Path(name)
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"export-{path.stem}")
+        self._pending: Future[None] | None = None
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
         assert self._writer is not None
-        self._writer.write_batch(batch, row_group_size=ROW_GROUP)
+        self._wait()
+        self._pending = self._thread.submit(self._writer.write_batch, batch, row_group_size=ROW_GROUP)
         self.rows += batch.num_rows
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
 
     def commit(self) -> None:
         assert self._writer is not None
+        self._wait()
         self._writer.close()
         self._writer = None
         with open(self._tmp, "rb") as fh:
@@ -339,36 +469,31 @@ class _AtomicParquet:
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
+        with contextlib.suppress(Exception):  # the write's own error is already on its way up
+            self._wait()
+        self._thread.shutdown(wait=True)
         if self._writer is not None:
             self._writer.close()
             self._writer = None
         self._tmp.unlink(missing_ok=True)
 
 
-def _batches(rows: Iterator[dict[str, Any]], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """Rows as record batches of ``ROW_GROUP``, built column by column: each row becomes a tuple in
-    the schema's order (``itemgetter``, in C) and a chunk is transposed with ``zip`` — several times
-    cheaper than ``from_pylist``'s per-row, per-column lookups."""
-    get = itemgetter(*schema.names)
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        chunk.append(get(row))
-        if len(chunk) >= ROW_GROUP:
-            yield _batch(chunk, schema)
-            chunk = []
-    if chunk:
-        yield _batch(chunk, schema)
+def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """``rows`` ``ROW_GROUP`` at a time."""
+    while chunk := list(itertools.islice(rows, ROW_GROUP)):
+        yield chunk
 
 
-def _batch(chunk: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
-    columns = zip(*chunk)
-    return pa.RecordBatch.from_arrays([pa.array(col, type=f.type) for col, f in zip(columns, schema)], schema=schema)
+def _record_batch(columns: dict[str, Any], schema: pa.Schema) -> pa.RecordBatch:
+    """A batch of ``schema`` from whole columns: Arrow arrays as they are, sequences converted."""
+    arrays = [col if isinstance(col := columns[f.name], pa.Array) else pa.array(col, type=f.type) for f in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _write_table(path: Path, schema: pa.Schema, rows: Iterator[dict[str, Any]]) -> int:
+def _write_table(path: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
     writer = _AtomicParquet(path, schema)
     try:
-        for batch in _batches(rows, schema):
+        for batch in batches:
             writer.write(batch)
         writer.commit()
         return writer.rows
@@ -384,16 +509,31 @@ def _write_text(path: Path, text: str) -> None:
 
 # -- values ----------------------------------------------------------------------------------------
 def _list(value: str | None) -> list[str]:
-    parsed = json.loads(value) if value else []
-    return [str(v) for v in parsed] if isinstance(parsed, list) else []
+    """A JSON list column as strings (a member that is not a string keeps its JSON text)."""
+    if not value or value == "[]":
+        return []
+    parsed = json.loads(value)
+    if not isinstance(parsed, list):
+        return []
+    return [v if isinstance(v, str) else json.dumps(v) for v in parsed]
 
 
-def _epoch(seconds: float | None) -> _dt.datetime | None:
-    return None if seconds is None else _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
+def _epoch_array(seconds: Sequence[float | None]) -> pa.Array:
+    """Epoch seconds (floats) as UTC microsecond timestamps, the whole column at once."""
+    micros = pc.round(pc.multiply(pa.array(seconds, pa.float64()), 1e6))
+    return pc.cast(micros, pa.int64()).cast(_TS)
+
+
+def _iso_array(texts: Sequence[str | None]) -> pa.Array:
+    """The Hub's ISO 8601 text (``2024-11-01T10:26:30.000Z``) as UTC timestamps; a column with a
+    value Arrow cannot parse goes value by value, and that value becomes null."""
+    try:
+        return pa.array(texts, pa.string()).cast(_TS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_iso(t) for t in texts], _TS)
 
 
 def _iso(text: str | None) -> _dt.datetime | None:
-    """The Hub's ISO 8601 text (``2024-11-01T10:26:30.000Z``) as an aware UTC datetime."""
     if not text:
         return None
     try:
@@ -401,6 +541,10 @@ def _iso(text: str | None) -> _dt.datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+
+
+def _epoch(seconds: float | None) -> _dt.datetime | None:
+    return None if seconds is None else _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
 
 
 def data_card(rows: dict[str, int], types: tuple[str, ...]) -> str:
@@ -423,3 +567,6 @@ def data_card(rows: dict[str, int], types: tuple[str, ...]) -> str:
         lines += [f"- **{name}**: " + ", ".join(f"`{f.name}` {f.type}" for f in schema), ""]
     return "\n".join(lines)
 
+
+if __name__ == "__main__":  # the side process of a large export (``_SideProcess``)
+    _side_main(sys.argv[1:])

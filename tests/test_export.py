@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from hf_ipfs_scraper import Catalog, Mirror, load_config
+from hf_ipfs_scraper.errors import StoreError
 from hf_ipfs_scraper.export import ENTITY_SCHEMA, FILE_SCHEMA, SCHEMA_VERSION
 from hf_ipfs_scraper.ipfs.fsimport import add_path
 from hf_ipfs_scraper.ipfs.options import ImportOptions
@@ -209,3 +210,26 @@ def test_a_kill_during_export_leaves_the_previous_export_readable(tmp_path: Path
     assert after.equals(before)
     for name in ("models.parquet", "files.parquet", "runs.parquet"):
         pq.read_table(export / name)  # every file whole
+
+
+def test_a_large_export_writes_the_side_tables_in_a_second_process(tmp_path: Path, monkeypatch) -> None:
+    """From PARALLEL_FROM entities on, files/edges/trending/runs come from a child process: the same
+    tables as the serial path, and its failure is the export's failure."""
+    import hf_ipfs_scraper.export as export_module
+
+    out = tmp_path / "archive"
+    synthetic_archive(out, 300)
+    with StateStore(out / "state.sqlite") as state:
+        for i in range(3):
+            state.record_file("model", f"org/m{i:07d}", "README.md", size=64, cid="QmR", tsize=70)
+    with Catalog(out) as catalog:
+        serial = catalog.export(tmp_path / "serial")
+        monkeypatch.setattr(export_module, "PARALLEL_FROM", 1)
+        parallel = catalog.export(tmp_path / "parallel")
+        assert parallel.rows == serial.rows and parallel.rows["files.parquet"] == 3
+        for name in ("files.parquet", "provenance_edges.parquet", "trending_snapshots.parquet", "runs.parquet"):
+            assert pq.read_table(tmp_path / "parallel" / name).equals(pq.read_table(tmp_path / "serial" / name))
+        monkeypatch.setattr(sys, "executable", "/bin/false")
+        with pytest.raises(StoreError, match="files, edges, trending and runs tables failed"):
+            catalog.export(tmp_path / "parallel")
+    assert pq.read_table(tmp_path / "parallel" / "files.parquet").num_rows == 3  # the previous export, whole

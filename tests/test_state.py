@@ -540,6 +540,30 @@ def test_trending_snapshots(store: StateStore) -> None:
     assert [r.id for r in store.trending("model")] == ["d", "c"]  # a failed record changes nothing
 
 
+def test_batch_reads_and_run_members(store: StateStore) -> None:
+    """The listing path of the job API: one query for a run's members, one each for a page."""
+    run = store.start_run("models")
+    for i, name in enumerate(["a", "b", "c"]):
+        store.upsert_discovered("model", name, f"sha{i}")
+    store.record_file("model", "b", "z.bin", size=2, cid="bafyZ", tsize=2)
+    store.record_file("model", "b", "a.txt", size=1, cid="bafyA", tsize=1)
+    store.record_trending(run.id, "model", [TrendingRow(1, "c", 3.0), TrendingRow(2, "ghost", 2.0),
+                                            TrendingRow(3, "a", 1.0)])
+    members = store.run_members("model", run.id)
+    assert [(m.rank, m.id, m.trending_score) for m in members] == [(1, "c", 3.0), (3, "a", 1.0)]  # no ghost
+    assert store.run_members("model", run.id + 1) == [] and store.run_members("dataset", run.id) == []
+    many = store.get_many("model", ["a", "ghost", "c", "a"])
+    assert sorted(many) == ["a", "c"] and many["c"] == store.get("model", "c")
+    ids = [f"m{i}" for i in range(1200)]  # past one IN (...) batch
+    for i in ids:
+        store.upsert_discovered("model", i, "s")
+    assert len(store.get_many("model", ids)) == 1200
+    files = store.files_many("model", ["b", "a", "nothing"])
+    assert [f.path for f in files["b"]] == ["a.txt", "z.bin"] and files["a"] == [] and files["nothing"] == []
+    with pytest.raises(InvalidInputError):
+        store.get_many("repo", ["a"])
+
+
 # -- schema ------------------------------------------------------------------------------------
 def test_schema_is_recorded_in_migrations(store: StateStore, path: Path) -> None:
     rows = sql(path, "SELECT version, name FROM _migrations ORDER BY version")

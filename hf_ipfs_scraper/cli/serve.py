@@ -28,6 +28,8 @@ def register(groups: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    parser.add_argument("--gateway", action="store_true",
+                        help="also serve /ipfs/{cid}[/path] as a read-only trustless gateway: raw blocks and CARs")
     parser.set_defaults(run=_serve)
 
 
@@ -71,8 +73,9 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
         print(f"warning: serving on {args.host}, a non-loopback address: anyone who can reach this machine "
               "can read the archive", file=sys.stderr, flush=True)
     shown = f"[{host}]" if ":" in host else host
-    print(f"serving {config.output_dir} on http://{shown}:{port} (Ctrl-C to stop)", flush=True)
-    app = create_app(config.output_dir, store_path=config.store_path)
+    gateway = " with a trustless gateway at /ipfs/" if args.gateway else ""
+    print(f"serving {config.output_dir} on http://{shown}:{port}{gateway} (Ctrl-C to stop)", flush=True)
+    app = create_app(config.output_dir, store_path=config.store_path, gateway=args.gateway)
     # log_config=None: uvicorn logs through the root logger `--log-level` set (access lines at INFO)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
     try:

@@ -24,7 +24,8 @@ class DirEntry:
     tsize: int
 
 
-def _node(get_block: GetBlock, cid: CID) -> tuple[dagpb.PBNode, unixfs.UnixFSData]:
+def decode_node(get_block: GetBlock, cid: CID) -> tuple[dagpb.PBNode, unixfs.UnixFSData]:
+    """A UnixFS node: its dag-pb links and its decoded Data."""
     if cid.codec != DAG_PB:
         raise InvalidInputError(f"{cid} is not a dag-pb node (codec {cid.codec_name})")
     node = dagpb.decode(get_block(cid))
@@ -50,7 +51,7 @@ def _iter_span(get_block: GetBlock, cid: CID, start: int, stop: int | None) -> I
         block = get_block(cid)
         yield block if start == 0 and stop is None else block[start:stop]
         return
-    node, meta = _node(get_block, cid)
+    node, meta = decode_node(get_block, cid)
     if meta.type in (unixfs.DIRECTORY, unixfs.HAMT_SHARD):
         raise InvalidInputError(f"{cid} is a directory, not a file")
     if meta.type not in (unixfs.FILE, unixfs.RAW):
@@ -77,7 +78,7 @@ def _iter_span(get_block: GetBlock, cid: CID, start: int, stop: int | None) -> I
 
 def list_dir(get_block: GetBlock, cid: CID) -> list[DirEntry]:
     """Entries of a plain or sharded directory, sorted by name bytes."""
-    node, meta = _node(get_block, cid)
+    node, meta = decode_node(get_block, cid)
     if meta.type == unixfs.DIRECTORY:
         return [DirEntry(ln.name, ln.cid, ln.tsize) for ln in node.links]
     if meta.type == unixfs.HAMT_SHARD:
@@ -98,11 +99,11 @@ def resolve(get_block: GetBlock, root: CID, path: str) -> CID:
     """Follow ``a/b/c`` from ``root`` through plain and HAMT directories."""
     cid = root
     for name in (p for p in path.split("/") if p):
-        node, meta = _node(get_block, cid)
+        node, meta = decode_node(get_block, cid)
         if meta.type == unixfs.DIRECTORY:
             match = next((ln.cid for ln in node.links if ln.name == name), None)
         elif meta.type == unixfs.HAMT_SHARD:
-            match = _shard_lookup(get_block, node, name)
+            match = shard_lookup(get_block, node, name)
         else:
             raise InvalidInputError(f"cannot resolve {name!r}: {cid} is not a directory")
         if match is None:
@@ -111,7 +112,8 @@ def resolve(get_block: GetBlock, root: CID, path: str) -> CID:
     return cid
 
 
-def _shard_lookup(get_block: GetBlock, node: dagpb.PBNode, name: str) -> CID | None:
+def shard_lookup(get_block: GetBlock, node: dagpb.PBNode, name: str) -> CID | None:
+    """The CID ``name`` links to in the HAMT directory under ``node``, reading only the shards its hash leads to."""
     digest = hamt_hash(name.encode("utf-8"))
     for depth in range(8):
         prefix = f"{digest[depth]:02X}"

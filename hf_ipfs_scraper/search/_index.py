@@ -1,32 +1,40 @@
-"""``SearchIndex``: one tantivy index directory, one writer process, any number of readers."""
+"""``SearchIndex``: the README search index, sharded; one writer process, any number of readers.
+
+The index is ``shards`` tantivy indexes (``<path>/shard-N``; an entity's shard is a hash of its
+key) searched in parallel, one thread each, and merged: tantivy-py scores every match (its
+collectors do not prune), so at a million READMEs a common word costs 10-25 ms on one core, and
+shards are what spreads that over the cores. Sorting by a field merges exactly (the sort values
+hold the key); by relevance, bm25 is computed per shard (statistics of a hash-partitioned half
+differ from the whole by a fraction of a percent) and ties go by shard, then rank.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
 import threading
-import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 import tantivy
 
-from ..errors import InvalidInputError, ReadOnlyStoreError, StoreError, StoreLockedError
+from ..errors import InvalidInputError, ReadOnlyStoreError, StoreError
 from ..state.rows import split_node
 from ._model import SearchDoc, SearchHit, SearchPage, SearchQuery
 from ._query import Compiled, compile_query
+from ._schema import FORMAT, SORT_FIELDS, ZWSP, to_document
+from ._shard import Shard, check_unlocked
 from ._snippet import Words, snippet
-from ._schema import FORMAT, SORT_FIELDS, ZWSP, build_schema, register_analyzers, to_document
 
 T = TypeVar("T")
-MARKER = "hf-search.json"  # our format number, beside tantivy's meta.json
-WRITER_LOCK = ".tantivy-writer.lock"  # tantivy's own: flock()ed by the writer while it lives
+MARKER = "hf-search.json"  # {"format", "shards", "engine"}: written last when an index is created
 DEFAULT_HEAP_BYTES = 128_000_000
-_RETRIES = 5
+DEFAULT_SHARDS = max(1, min(4, os.cpu_count() or 1))
 _VERSION = getattr(tantivy, "__version__", "?")
 _RELAXED = "no entity has every word of the query: these have some of them"
 
@@ -34,212 +42,227 @@ _RELAXED = "no entity has every word of the query: these have some of them"
 class SearchIndex:
     """The README search index under ``path`` (``<output_dir>/search``).
 
-    ``writable=True`` takes tantivy's writer lock (one writer process; a second gets
-    :class:`StoreLockedError`) and creates the index when it is missing, or rebuilds it empty when
-    an older version of this module wrote it: ``created`` is then True and the caller should
-    ``rebuild`` it from the state store. Read-only needs no lock; every ``search`` first looks
-    whether ``meta.json`` changed (one ``stat``) and, if it did, reloads: a commit of the writer
-    process is seen by the next search. ``upsert``, ``delete`` and ``rebuild`` commit before they
-    return. Searches may run from many threads at once.
+    ``writable=True`` takes tantivy's writer lock of every shard (one writer process; a second
+    gets :class:`StoreLockedError`) and creates the index when it is missing, or empty again when
+    another version of this module wrote it: ``created`` is then True and the caller should
+    ``rebuild`` it from the state store. ``shards`` counts only when the index is created;
+    ``heap_bytes`` (indexing memory) and ``threads`` (0: one a core, up to 8) are split among the
+    shards. Read-only needs no lock; every ``search`` first looks whether a ``meta.json`` changed
+    (a ``stat`` a shard) and, if one did, reloads: a commit of the writer process is seen by the
+    next search. ``upsert``, ``delete`` and ``rebuild`` commit before they return (shard after
+    shard: a search in between may see one shard's part of it). Searches may run from many
+    threads at once.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, writable: bool = False,
+    def __init__(self, path: str | os.PathLike[str], *, writable: bool = False, shards: int | None = None,
                  heap_bytes: int = DEFAULT_HEAP_BYTES, threads: int = 0) -> None:
         self.path = Path(path)
         self.writable = writable
         self.created = False
         self._lock = threading.RLock()
-        self._writer: tantivy.IndexWriter | None = None
-        self._heap_bytes, self._threads = heap_bytes, threads
         self._closed = False
-        if writable:
-            self._index = self._open_for_writing()
-        else:
-            self._index = self._open_for_reading()
-        self._index.config_reader("manual")
-        self._seen = self._signature()
+        self._heap_bytes, self._threads = heap_bytes, threads
+        self._shards = self._open_for_writing(shards or DEFAULT_SHARDS) if writable else self._open_for_reading()
+        self._pool = ThreadPoolExecutor(len(self._shards), "search") if len(self._shards) > 1 else None
 
     # -- opening ---------------------------------------------------------------------------
-    def _open_for_reading(self) -> tantivy.Index:
-        if not (self.path / "meta.json").is_file():
-            raise StoreError(f"no search index in {self.path} yet (build it with `hf-ipfs-scraper reindex`)")
-        found = self._format()
-        if found != FORMAT:
-            raise StoreError(f"the search index in {self.path} is of format {found}, this version reads {FORMAT}: "
-                             "rebuild it with `hf-ipfs-scraper reindex`")
-        index = _retry(lambda: tantivy.Index.open(str(self.path)), f"cannot open the search index in {self.path}")
-        register_analyzers(index)
-        return index
-
-    def _open_for_writing(self) -> tantivy.Index:
-        self.path.mkdir(parents=True, exist_ok=True)
-        if (self.path / "meta.json").is_file() and self._format() == FORMAT:
-            index = _retry(lambda: tantivy.Index.open(str(self.path)), f"cannot open the search index in {self.path}")
-        else:
-            self._check_unlocked()
-            for entry in self.path.iterdir():  # an index of another format, or debris: start again
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-            index = tantivy.Index(build_schema(), str(self.path), reuse=False)
-            (self.path / MARKER).write_text(json.dumps({"format": FORMAT, "engine": f"tantivy {_VERSION}"}))
-            self.created = True
-        register_analyzers(index)
+    def _marker(self) -> dict[str, Any]:
         try:
-            self._writer = self._new_writer(index)
-        except ValueError as exc:
-            if "LockBusy" in str(exc) or "lock" in str(exc).lower():
-                raise StoreLockedError(f"another process writes the search index in {self.path}") from exc
-            raise StoreError(f"cannot write the search index in {self.path}: {exc}") from exc
-        return index
+            found = json.loads((self.path / MARKER).read_text())
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
 
-    def _new_writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
-        """tantivy's writer; ``threads=0``: one a core, up to 8, each with at least 20 MB of the
-        heap (tantivy refuses fewer than 15 MB a thread)."""
-        threads = self._threads or max(1, min(os.cpu_count() or 1, 8, self._heap_bytes // 20_000_000))
-        return index.writer(heap_size=self._heap_bytes, num_threads=threads)
-
-    def _format(self) -> int | None:
-        try:
-            value = json.loads((self.path / MARKER).read_text()).get("format")
-        except (OSError, ValueError, AttributeError):
+    def _shard_paths(self, marker: dict[str, Any]) -> list[Path] | None:
+        """The shards the marker names, when it is of this format and they are all there."""
+        count = marker.get("shards")
+        if marker.get("format") != FORMAT or not isinstance(count, int) or count < 1:
             return None
-        return value if isinstance(value, int) else None
+        paths = [self.path / f"shard-{i}" for i in range(count)]
+        return paths if all((p / "meta.json").is_file() for p in paths) else None
 
-    def _check_unlocked(self) -> None:
-        """Refuse to start the directory again while a writer (tantivy's flock) is in it."""
-        lock = self.path / WRITER_LOCK
-        if not lock.exists():
-            return
-        with open(lock, "rb") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise StoreLockedError(f"another process writes the search index in {self.path}") from exc
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    def _open_for_reading(self) -> list[Shard]:
+        marker = self._marker()
+        if not marker:
+            raise StoreError(f"no search index in {self.path} yet (build it with `hf-ipfs-scraper reindex`)")
+        paths = self._shard_paths(marker)
+        if paths is None:
+            raise StoreError(f"the search index in {self.path} is of format {marker.get('format')} (or incomplete); "
+                             f"this version reads format {FORMAT}: rebuild it with `hf-ipfs-scraper reindex`")
+        return [Shard(p, create=False) for p in paths]
+
+    def _open_for_writing(self, count: int) -> list[Shard]:
+        self.path.mkdir(parents=True, exist_ok=True)
+        paths = self._shard_paths(self._marker())
+        if paths is not None:
+            shards = [Shard(p, create=False) for p in paths]
+        else:  # missing, of another format, or a creation that did not finish: start again
+            for folder in [self.path, *self.path.glob("shard-*")]:
+                check_unlocked(folder)
+            for entry in self.path.iterdir():
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            shards = [Shard(self.path / f"shard-{i}", create=True) for i in range(count)]
+            marker = {"format": FORMAT, "shards": count, "engine": f"tantivy {_VERSION}"}
+            (self.path / MARKER).write_text(json.dumps(marker))
+            self.created = True
+        threads = self._threads or min(os.cpu_count() or 1, 8)
+        for shard in shards:
+            shard.open_writer(self._heap_bytes // len(shards), max(1, threads // len(shards)))
+        return shards
+
+    def _route(self, key: str) -> int:
+        return zlib.crc32(key.encode("utf-8")) % len(self._shards)
 
     # -- seeing commits ----------------------------------------------------------------------
-    def _signature(self) -> tuple[int, int, int] | None:
-        try:
-            st = (self.path / "meta.json").stat()
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size
-
     def reload(self) -> None:
-        """See the last commit now (``search`` does this by itself when ``meta.json`` changed)."""
+        """See the last commits now (``search`` does this by itself when a ``meta.json`` changed)."""
         with self._lock:
             self._check_open()
-            seen = self._signature()
-            _retry(self._index.reload, f"cannot reload the search index in {self.path}")
-            self._seen = seen
+            for shard in self._shards:
+                shard.reload()
 
-    def _searcher(self) -> tantivy.Searcher:
+    def _searchers(self) -> list[tantivy.Searcher]:
         with self._lock:
             self._check_open()
-            if self._signature() != self._seen:
+            if any(shard.changed() for shard in self._shards):
                 with contextlib.suppress(StoreError):  # files merged away under us: keep the old view
                     self.reload()
-            return self._index.searcher()
+            return [shard.index.searcher() for shard in self._shards]
+
+    def _map(self, call: Callable[[tantivy.Searcher], T], searchers: list[tantivy.Searcher]) -> list[T]:
+        """``call`` on every shard's searcher, in parallel (tantivy lets go of the GIL)."""
+        if self._pool is None:
+            return [call(s) for s in searchers]
+        return list(self._pool.map(call, searchers))
 
     # -- writing -----------------------------------------------------------------------------
     def upsert(self, docs: Iterable[SearchDoc]) -> int:
         """Add or replace (by type and id) each document; one commit. Returns how many."""
-        with self._writing() as writer:
+        with self._writing() as (writers, touched):
             count = 0
             for doc in docs:
-                writer.delete_documents_by_term("key", doc.key)
-                writer.add_document(to_document(doc))
+                i = self._route(doc.key)
+                writers[i].delete_documents_by_term("key", doc.key)
+                writers[i].add_document(to_document(doc))
+                touched.add(i)
                 count += 1
             return count
 
     def delete(self, keys: Iterable[str]) -> int:
         """Remove the entities ``"model:org/name"``...; one commit. Returns how many were there."""
         wanted = list(dict.fromkeys(keys))
-        with self._writing() as writer:
-            searcher = self._index.searcher()
-            schema = self._index.schema
-            count = sum(_total(searcher.search(tantivy.Query.term_query(schema, "key", k), 1)) > 0 for k in wanted)
+        with self._writing() as (writers, touched):
+            count = 0
             for key in wanted:
-                writer.delete_documents_by_term("key", key)
-            return int(count)
+                i = self._route(key)
+                shard = self._shards[i]
+                query = tantivy.Query.term_query(shard.index.schema, "key", key)
+                count += _total(shard.index.searcher().search(query, 1)) > 0
+                writers[i].delete_documents_by_term("key", key)
+                touched.add(i)
+            return count
 
     def rebuild(self, docs: Iterable[SearchDoc]) -> int:
-        """Make ``docs`` the whole index, in one commit (readers see the old index until then),
-        and wait for the segments to be merged. Returns how many documents were added."""
-        with self._writing(merge=True) as writer:
-            writer.delete_all_documents()
+        """Make ``docs`` the whole index, one commit a shard (readers see the old index until
+        then), and wait for the segments to be merged. Returns how many documents were added."""
+        with self._writing(merge=True) as (writers, touched):
+            for writer in writers:
+                writer.delete_all_documents()
+            touched.update(range(len(writers)))
             count = 0
             for doc in docs:
-                writer.add_document(to_document(doc))
+                writers[self._route(doc.key)].add_document(to_document(doc))
                 count += 1
             return count
 
     @contextlib.contextmanager
-    def _writing(self, merge: bool = False) -> Iterator[tantivy.IndexWriter]:
+    def _writing(self, merge: bool = False) -> Iterator[tuple[list[tantivy.IndexWriter], set[int]]]:
         with self._lock:
             self._check_open()
-            if self._writer is None:
+            writers = [shard.writer for shard in self._shards]
+            if not all(writers):
                 raise ReadOnlyStoreError(f"the search index in {self.path} is open read-only")
+            ready = [w for w in writers if w is not None]
+            touched: set[int] = set()
             try:
-                yield self._writer
+                yield ready, touched
             except BaseException:
-                self._writer.rollback()
+                for writer in ready:
+                    writer.rollback()
                 raise
-            self._writer.commit()
+            for i in sorted(touched):
+                ready[i].commit()
             if merge:
-                self._writer.wait_merging_threads()  # it ends the writer: take the lock again
-                self._writer = self._new_writer(self._index)
+                threads = max(1, (self._threads or min(os.cpu_count() or 1, 8)) // len(self._shards))
+                for shard, writer in zip(self._shards, ready):
+                    writer.wait_merging_threads()  # it ends the writer: take the lock again
+                    shard.open_writer(self._heap_bytes // len(self._shards), threads)
             self.reload()
 
     # -- reading -----------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchPage:
         """One page of the entities that match ``query``, in its order (see :class:`SearchQuery`)."""
-        searcher = self._searcher()
-        compiled = compile_query(self._index, query)
-        hits, total = self._run(searcher, compiled, query)
+        searchers = self._searchers()
+        compiled = compile_query(self._shards[0].index, query)
+        hits, total = self._run(searchers, compiled, query)
         warnings = list(compiled.warnings)
         if total == 0 and compiled.text is not None and len(query.text.split()) > 1:
-            relaxed = compile_query(self._index, query, conjunction=False)
-            hits, total = self._run(searcher, relaxed, query)
+            relaxed = compile_query(self._shards[0].index, query, conjunction=False)
+            hits, total = self._run(searchers, relaxed, query)
             if total:
                 warnings = [*relaxed.warnings, _RELAXED]
         return SearchPage.of(hits, total, query, warnings)
 
-    def _run(self, searcher: tantivy.Searcher, compiled: Compiled, q: SearchQuery) -> tuple[list[SearchHit], int]:
+    def _top(self, searchers: list[tantivy.Searcher], compiled: Compiled, q: SearchQuery, want: int,
+             count: bool) -> tuple[list[tuple[Any, int, tantivy.DocAddress]], int]:
+        """The first ``want`` hits of all shards in the query's order, as (order value, shard,
+        address), and the number of matches (when ``count``)."""
         field, order = _order(q, compiled)
-        by_score = field is None
-        fetch = min(q.limit, searcher.num_docs - q.offset)  # never ask tantivy for more than there is
-        result = _engine(lambda: searcher.search(compiled.query, max(fetch, 1), count=True,
-                                                 order_by_field=field, offset=q.offset if fetch > 0 else 0,
-                                                 order=order))
-        total = _total(result)
-        if fetch <= 0 or not result.hits:
+
+        def top(searcher: tantivy.Searcher) -> tantivy.SearchResult:
+            fetch = max(1, min(want, searcher.num_docs))  # never ask tantivy for more than there is
+            return _engine(lambda: searcher.search(compiled.query, fetch, count=count, order_by_field=field,
+                                                   order=order))
+
+        results = self._map(top, searchers)
+        merged = [(value, i, rank, address) for i, result in enumerate(results)
+                  for rank, (value, address) in enumerate(result.hits)]
+        if field is None:  # by score, best first; equal scores by shard, then by rank in it
+            merged.sort(key=lambda m: (-m[0], m[1], m[2]))
+        else:  # "<value> <key>": unique, so one total order
+            merged.sort(key=lambda m: m[0], reverse=order == tantivy.Order.Desc)
+        return [(m[0], m[1], m[3]) for m in merged[:want]], sum(_total(r) for r in results)
+
+    def _run(self, searchers: list[tantivy.Searcher], compiled: Compiled,
+             q: SearchQuery) -> tuple[list[SearchHit], int]:
+        in_index = sum(s.num_docs for s in searchers)
+        want = min(q.offset + q.limit, in_index) if q.offset < in_index else 1
+        top, total = self._top(searchers, compiled, q, want, count=True)
+        if q.offset >= in_index:
             return [], total
+        by_score = _order(q, compiled)[0] is None
         words = Words.of(q.text) if compiled.text is not None else None
         hits = []
-        for score, address in result.hits:
-            doc = searcher.doc(address)
+        for value, shard, address in top[q.offset:]:
+            doc = searchers[shard].doc(address)
             text = snippet(doc.get_first("readme") or "", words) if compiled.text is not None else ""
-            hits.append(_hit(doc, float(score) if by_score else 0.0, text))
+            hits.append(_hit(doc, float(value) if by_score else 0.0, text))
         return hits, total
 
     def keys(self, query: SearchQuery, *, at_most: int = 10_000) -> list[str]:
         """The keys ("model:org/name") of every match, in the query's order, at most ``at_most``;
         ``limit`` and ``page`` are ignored. For callers that filter or sort on their own (the older
         mirror's API); cheapest with a sort other than relevance (no document is read)."""
-        searcher = self._searcher()
-        compiled = compile_query(self._index, query)
-        field, order = _order(query, compiled)
-        fetch = max(1, min(at_most, searcher.num_docs))
-        if field is None:
-            result = _engine(lambda: searcher.search(compiled.query, fetch, count=False))
-            return [str(searcher.doc(address).get_first("key")) for _, address in result.hits]
-        result = _engine(lambda: searcher.search(compiled.query, fetch, count=False, order_by_field=field,
-                                                 order=order))
-        return [str(value).partition(" ")[2] for value, _ in result.hits]  # "<value> <key>"
+        searchers = self._searchers()
+        compiled = compile_query(self._shards[0].index, query)
+        top, _ = self._top(searchers, compiled, query, max(1, at_most), count=False)
+        if _order(query, compiled)[0] is None:
+            return [str(searchers[shard].doc(address).get_first("key")) for _, shard, address in top]
+        return [str(value).partition(" ")[2] for value, _, _ in top]  # "<value> <key>"
 
     def count(self) -> int:
         """Documents in the last commit."""
-        return int(self._searcher().num_docs)
+        return int(sum(s.num_docs for s in self._searchers()))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -247,12 +270,15 @@ class SearchIndex:
             raise StoreError(f"the search index in {self.path} is closed")
 
     def close(self) -> None:
-        """Let go of the writer lock (after the merges under way end); reads are refused after."""
+        """Let go of the writer locks (after the merges under way end); reads are refused after."""
         with self._lock:
-            if self._writer is not None:
-                with contextlib.suppress(ValueError):
-                    self._writer.wait_merging_threads()
-                self._writer = None
+            for shard in self._shards:
+                if shard.writer is not None:
+                    with contextlib.suppress(ValueError):
+                        shard.writer.wait_merging_threads()
+                    shard.writer = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
             self._closed = True
 
     def __enter__(self) -> SearchIndex:
@@ -294,15 +320,3 @@ def _engine(call: Callable[[], T]) -> T:
         return call()
     except ValueError as exc:
         raise InvalidInputError(f"the search engine cannot run this query: {exc}") from exc
-
-
-def _retry(call: Callable[[], T], message: str) -> T:
-    """A reader may list a segment the writer has just merged away: read the newer commit."""
-    for attempt in range(_RETRIES):
-        try:
-            return call()
-        except (ValueError, OSError) as exc:
-            if attempt == _RETRIES - 1:
-                raise StoreError(f"{message}: {exc}") from exc
-            time.sleep(0.02 * (attempt + 1))
-    raise AssertionError("unreachable")

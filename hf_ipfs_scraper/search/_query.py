@@ -112,7 +112,9 @@ def compile_query(index: tantivy.Index, q: SearchQuery, *, conjunction: bool = T
     warnings: list[str] = []
     if q.text.strip():
         text_query, warnings = parse_text(index, q.text, conjunction=conjunction)
-    must = [text_query if text_query is not None else tantivy.Query.all_query()]
+    must = [text_query] if text_query is not None else []
     must += [tantivy.Query.const_score_query(f, 0.0) for f in filters(index.schema, q)]
+    if not must:
+        must = [tantivy.Query.all_query()]  # not beside filters: intersecting with it costs a visit a document
     query = must[0] if len(must) == 1 else tantivy.Query.boolean_query([(tantivy.Occur.Must, m) for m in must])
     return Compiled(text_query, query, tuple(warnings))

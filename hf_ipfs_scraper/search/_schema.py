@@ -26,7 +26,7 @@ import tantivy
 from ._languages import language_words
 from ._model import SearchDoc
 
-FORMAT = 1  # bump when the schema or the analyzers change: an old index is then rebuilt
+FORMAT = 2  # bump when the schema, the analyzers or the layout change: an old index is then rebuilt
 WORDS = "hf_words"
 KEYWORD = "hf_keyword"
 TEXT_FIELDS = ("id", "title", "tags", "language", "readme")

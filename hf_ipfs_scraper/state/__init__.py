@@ -13,6 +13,7 @@ from .rows import (
     EntityState,
     FileRecord,
     Run,
+    RunMember,
     StoredBlob,
     TrendingRow,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "EntityState",
     "FileRecord",
     "Run",
+    "RunMember",
     "StateStore",
     "StoredBlob",
     "TrendingRow",

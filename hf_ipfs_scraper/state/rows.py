@@ -169,6 +169,22 @@ class TrendingRow:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class RunMember:
+    """One repo of a run's trending list with the entity columns a listing filters and sorts on:
+    read for every repo of a run in one query, so a page needs full entities for its rows only.
+    ``trending_score`` is the snapshot's; likes and downloads are the entity's, as last recorded."""
+
+    rank: int
+    id: str
+    trending_score: float | None
+    likes: int | None
+    downloads: int | None
+    size_bytes: int | None
+    created_at: str | None
+    last_modified: str | None
+
+
 RUN_COLUMNS = "id, key, status, started_at, ended_at, stats, log, owner_pid"
 # The columns upsert_discovered() takes from a record's metadata dict; JSON ones are lists/dicts.
 META_COLUMNS = (

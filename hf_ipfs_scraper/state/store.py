@@ -52,6 +52,7 @@ from .rows import (
     EntityState,
     FileRecord,
     Run,
+    RunMember,
     StoredBlob,
     TrendingRow,
     entity_from_row,
@@ -71,6 +72,7 @@ _MAX_ERROR = 4_000  # characters kept of an error message
 _UNLIMITED = 2**62  # claim()'s attempt limit when the caller gives none
 _SELECT_ENTITY = f"SELECT {ENTITY_COLUMNS} FROM entities WHERE type = ? AND id = ?"
 _SCAN_ROWS = 10_000  # rows per fetch of a bulk scan
+_IN_BATCH = 500  # ids per IN (...) list: far below SQLite's 32766 bound parameters
 # Does the new edge's target reach its source already? (then the edge would close a cycle)
 _REACHES = (
     "WITH RECURSIVE up(node) AS (SELECT :dst UNION SELECT e.dst FROM edges e JOIN up ON e.src = up.node)"
@@ -456,6 +458,19 @@ class StateStore:
             row = db.execute(_SELECT_ENTITY, (type, id)).fetchone()
         return None if row is None else entity_from_row(row)
 
+    def get_many(self, type: str, ids: Iterable[str]) -> dict[str, EntityState]:
+        """The entities of ``type`` among ``ids`` that the store has, by id (one query)."""
+        _check(type, ENTITY_TYPES, "entity type")
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, EntityState] = {}
+        with self._connection() as db:
+            for start in range(0, len(wanted), _IN_BATCH):
+                part = wanted[start : start + _IN_BATCH]
+                rows = db.execute(f"SELECT {ENTITY_COLUMNS} FROM entities WHERE type = ? AND id IN"
+                                  f" ({', '.join('?' * len(part))})", (type, *part))
+                found.update((e.id, e) for e in map(entity_from_row, rows))
+        return found
+
     def counts(self, type: str | None = None) -> Counter[str]:
         """Entities per status, of one type or all. A Counter: statuses with no entity are left
         out (so an empty store gives an empty, falsy result) yet read as 0."""
@@ -578,6 +593,20 @@ class StateStore:
             )
             return [file_from_row(row) for row in rows]
 
+    def files_many(self, type: str, ids: Iterable[str]) -> dict[str, list[FileRecord]]:
+        """The recorded files of each of ``ids`` (by path), in one query; absent ids map to []."""
+        _check(type, ENTITY_TYPES, "entity type")
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, list[FileRecord]] = {i: [] for i in wanted}
+        with self._connection() as db:
+            for start in range(0, len(wanted), _IN_BATCH):
+                part = wanted[start : start + _IN_BATCH]
+                rows = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE type = ? AND entity_id IN"
+                                  f" ({', '.join('?' * len(part))}) ORDER BY entity_id, path", (type, *part))
+                for record in map(file_from_row, rows):
+                    found[record.id].append(record)
+        return found
+
     def file(self, type: str, id: str, path: str) -> FileRecord | None:
         _check(type, ENTITY_TYPES, "entity type")
         with self._connection() as db:
@@ -636,6 +665,18 @@ class StateStore:
                 f"SELECT {TRENDING_COLUMNS} FROM trending WHERE run_id = ? AND type = ? ORDER BY rank", (run_id, type)
             )
             return [trending_from_row(row) for row in rows]
+
+    def run_members(self, type: str, run_id: int) -> list[RunMember]:
+        """The repos of ``type`` that ``run_id``'s trending list holds and the store knows, by
+        rank, each with the columns a listing filters and sorts on (one query, no JSON parsed)."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT t.rank, t.id, t.trending_score, e.likes, e.downloads, e.size_bytes, e.created_at,"
+                " e.last_modified FROM trending t JOIN entities e ON e.type = t.type AND e.id = t.id"
+                " WHERE t.run_id = ? AND t.type = ? ORDER BY t.rank", (run_id, type),
+            )
+            return [RunMember(*row) for row in rows]
 
     def trending_runs(self, type: str) -> list[int]:
         """The runs that recorded a trending list of ``type``, newest first."""

@@ -4,8 +4,8 @@ The app holds one read-only :class:`~hf_ipfs_scraper.catalog.Catalog`, opened wh
 starts (lifespan) and closed when it stops. Route handlers are plain ``def`` functions, so they
 run on the server's worker threads and share it: the read-only ``StateStore`` runs each query
 under its lock on one connection (``check_same_thread=False``), and block reads are independent
-file reads. The block store is opened at startup, not on first use (``Catalog.store`` is lazy,
-and two threads racing for it would each open one).
+file reads. The block store and the search index are opened at startup, not on first use (``Catalog.store``
+and ``Catalog.search_index`` are lazy, and two threads racing for one would each open one).
 
 Routers are included in ``create_app``; a route takes the catalog as a ``CatalogDep`` parameter
 (``Depends(get_catalog)``).
@@ -13,6 +13,7 @@ Routers are included in ``create_app``; a route takes the catalog as a ``Catalog
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from ..catalog import Catalog
+from ..errors import StoreError
 
 
 def get_catalog(request: Request) -> Catalog:
@@ -32,21 +34,24 @@ def get_catalog(request: Request) -> Catalog:
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 
-def create_app(output_dir: Path, *, store_path: Path | None = None) -> FastAPI:
+def create_app(output_dir: Path, *, store_path: Path | None = None, gateway: bool = False) -> FastAPI:
     """The app serving the archive in ``output_dir`` (block store: ``store_path``, default
-    ``<output_dir>/ipfs``). Nothing is opened until the server starts it."""
+    ``<output_dir>/ipfs``); ``gateway``: also the trustless gateway at ``/ipfs/``. Nothing is
+    opened until the server starts it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         catalog = Catalog(output_dir, store_path=store_path)
         try:
             catalog.store  # noqa: B018 - open it now, once, before any worker thread asks
+            with contextlib.suppress(StoreError):  # no index yet: search routes say so when asked
+                catalog.search_index  # noqa: B018 - the same, for the search index
             app.state.catalog = catalog
             yield
         finally:
             catalog.close()
 
-    from . import api, hub, jobs, page  # imported here, not at the top: the routers import CatalogDep from this module
+    from . import api, gateway as trustless_gateway, hub, jobs, page  # imported here, not at the top: the routers import CatalogDep from this module
 
     app = FastAPI(
         title="hf-ipfs-scraper",
@@ -59,5 +64,7 @@ def create_app(output_dir: Path, *, store_path: Path | None = None) -> FastAPI:
     app.include_router(page.router)
     app.include_router(api.router)
     app.include_router(jobs.router)
+    if gateway:
+        app.include_router(trustless_gateway.router)
     app.include_router(hub.router)
     return app

@@ -39,6 +39,7 @@ from .hubview import blob_id, info_payload, listing, tree_listings
 from ..ipfs.cid import CID
 from ..state import EntityState, FileRecord
 from .app import CatalogDep
+from .streaming import in_thread
 
 TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
 RESOLVE_PREFIX = {"model": "", "dataset": "/datasets", "space": "/spaces"}
@@ -216,7 +217,7 @@ def resolve(catalog: Catalog, request: Request, repo_type: str, repo_id: str, re
     status = 206 if span is not None else 200
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
-    return StreamingResponse(catalog.store.cat(cid, offset=start, length=stop - start), status, headers)
+    return StreamingResponse(in_thread(catalog.store.cat(cid, offset=start, length=stop - start)), status, headers)
 
 
 # -- routes --------------------------------------------------------------------------------------

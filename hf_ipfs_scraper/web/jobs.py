@@ -11,26 +11,27 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
 
-from ..state import EntityState, Run, TrendingRow
+from ..state import EntityState, FileRecord, Run, RunMember
 from .app import CatalogDep
 
 router = APIRouter(tags=["jobs (the older mirror's API)"])
 _MAX_ID = 2**63 - 1  # SQLite's INTEGER: a bigger id is a 422, not an overflow
 
-# sort keys of the older API → how to read them from a row; "-" in front means descending
-_SORTS = {
-    "trendingScore": lambda e, t: t.trending_score or 0.0,
-    "rank": lambda e, t: t.rank,
-    "likes": lambda e, t: e.likes or 0,
-    "downloads": lambda e, t: e.downloads or 0,
-    "size": lambda e, t: e.size_bytes or 0,
-    "createdAt": lambda e, t: e.created_at or "",
-    "lastModified": lambda e, t: e.last_modified or "",
-    "id": lambda e, t: e.id,
+# sort keys of the older API → how to read them from a run's member; "-" in front: descending
+_SORTS: dict[str, Callable[[RunMember], Any]] = {
+    "trendingScore": lambda m: m.trending_score or 0.0,
+    "rank": lambda m: m.rank,
+    "likes": lambda m: m.likes or 0,
+    "downloads": lambda m: m.downloads or 0,
+    "size": lambda m: m.size_bytes or 0,
+    "createdAt": lambda m: m.created_at or "",
+    "lastModified": lambda m: m.last_modified or "",
+    "id": lambda m: m.id,
 }
 
 
@@ -63,7 +64,7 @@ def jobs(
     return {"data": [_job(r) for r in runs], "pagination": _pagination(total, page, limit)}
 
 
-def model_item(entity: EntityState, row: TrendingRow | None, files: list[Any]) -> dict[str, Any]:
+def model_item(entity: EntityState, row: RunMember | None, files: list[FileRecord]) -> dict[str, Any]:
     """A repo in the Hub's listing shape (the older mirror passed the Hub's fields through), plus
     what the archive adds: ``size`` in bytes, the root CID and each file's CID."""
     meta = entity.metadata or {}
@@ -98,17 +99,20 @@ def job_models(
     if name not in _SORTS:
         raise HTTPException(400, f"unknown sort {sort!r}; expected one of {', '.join(_SORTS)} (with '-' for descending)")
     repo_type = run.key.rstrip("s") if run.key in ("models", "datasets", "spaces") else "model"
-    rows = catalog.trending(repo_type, job_id)
-    entities = {e.id: e for e in (catalog.entity(repo_type, r.id) for r in rows) if e is not None}
-    wanted = [(entities[r.id], r) for r in rows if r.id in entities]
+    # Filter and sort on narrow rows of the whole run (one query); read full entities and their
+    # files for the page alone: a run of thousands of repos costs one scan, not thousands of reads.
+    members = catalog.state.run_members(repo_type, job_id)
     if search:
-        found = catalog.search_ids(search, repo_type, [e.id for e, _ in wanted])
-        wanted = [(e, r) for e, r in wanted if e.id in found]
+        found = catalog.search_ids(search, repo_type, [m.id for m in members])
+        members = [m for m in members if m.id in found]
     if size_gte is not None:
-        wanted = [(e, r) for e, r in wanted if e.size_bytes is not None and e.size_bytes >= size_gte]
+        members = [m for m in members if m.size_bytes is not None and m.size_bytes >= size_gte]
     if size_lte is not None:
-        wanted = [(e, r) for e, r in wanted if e.size_bytes is not None and e.size_bytes <= size_lte]
-    wanted.sort(key=lambda pair: (_SORTS[name](*pair), pair[1].rank), reverse=sort.startswith("-"))
-    chosen = wanted[(page - 1) * limit: page * limit]
-    data = [model_item(e, r, catalog.files(repo_type, e.id)) for e, r in chosen]
-    return {"data": data, "pagination": _pagination(len(wanted), page, limit)}
+        members = [m for m in members if m.size_bytes is not None and m.size_bytes <= size_lte]
+    key = _SORTS[name]
+    members.sort(key=lambda m: (key(m), m.rank), reverse=sort.startswith("-"))
+    chosen = members[(page - 1) * limit: page * limit]
+    ids = [m.id for m in chosen]
+    entities, files = catalog.state.get_many(repo_type, ids), catalog.state.files_many(repo_type, ids)
+    data = [model_item(entities[m.id], m, files[m.id]) for m in chosen if m.id in entities]
+    return {"data": data, "pagination": _pagination(len(members), page, limit)}
