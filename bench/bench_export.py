@@ -6,9 +6,10 @@
 
 1. **Archive** (child process, deterministic from ``--seed``): ``--entities`` rows written straight
    into a fresh ``state.sqlite`` (``StateStore`` makes the schema): 80 % models, 15 % datasets,
-   5 % Spaces, each with tags, card data, a README of 1-6 KB made from the real model cards in
-   ``../shared/data/model_cards`` when present (else generated words), 4 files, and a base-model
-   edge for 60 % of the models.
+   5 % Spaces, each with tags, card data, a README (one of the real model cards in
+   ``../shared/data/model_cards`` when present, else generated words, at least 1.5 KB, with the
+   repo's id as its title and a paragraph of 40-160 words drawn from the cards' vocabulary, so no
+   two READMEs are equal), 4 files, and a base-model edge for 60 % of the models.
 2. **Export** (a fresh child process, so its peak RSS is the export's; from 50,000 entities the
    export writes the files, edges, trending and runs tables in a side process of its own, whose
    peak RSS is added): the baseline is reading
@@ -62,6 +63,7 @@ def generate(db: Path, n: int, seed: int) -> dict[str, object]:
     StateStore(db).close()
     rng = random.Random(seed)
     readmes = _readmes(rng)
+    vocabulary = sorted({w for text in readmes for w in text.split() if w.isalpha()})
     now = time.time()
     con = sqlite3.connect(db)
     started = time.perf_counter()
@@ -79,7 +81,9 @@ def generate(db: Path, n: int, seed: int) -> dict[str, object]:
                                  rng.randint(0, 10**6), rng.random() * 100, rng.choice(PIPELINES) if kind == "model"
                                  else None, "transformers" if kind == "model" else None, card, "QmReadme",
                                  json.dumps({"id": rid})))
-                text = rng.choice(readmes)
+                # unique, as real READMEs are (a column of repeated texts would dictionary-encode to
+                # nothing and flatter the export): a card, then a paragraph of its own words
+                text = f"# {rid}\n\n{rng.choice(readmes)}\n\n{' '.join(rng.choices(vocabulary, k=rng.randint(40, 160)))}\n"
                 texts.append((kind, rid, "QmReadme", len(text), text))
                 files += [(kind, rid, p, size // 4, "oid", None, f"Qm{i:040d}{j:04d}", size // 4 + 11, now)
                           for j, p in enumerate(("README.md", "config.json", "model.safetensors", "tokenizer.json"))]

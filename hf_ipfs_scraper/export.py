@@ -8,9 +8,9 @@ and friends below are the schema; ARCHITECTURE.md describes each column.
 
 How it is written, and why:
 
-* **Streamed**: entities are read from the state store in key order (their README text joined in
-  SQL) and merged with the provenance edges read in the same order, ``ROW_GROUP`` rows at a time,
-  so memory stays flat at a million entities.
+* **Streamed, column-wise**: entities and their READMEs are read from the state store in key
+  order and merged with the provenance edges read in the same order, ``ROW_GROUP`` rows at a
+  time, so memory stays flat at a million entities; see "rows" below for why it is fast.
 * **Atomic per file**: every file is written to a temporary name in the export directory and
   renamed over the old one only when complete, so a crash or a kill leaves the previous export's
   files whole and readable.
@@ -28,7 +28,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -42,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import InvalidInputError, StoreError
+from .layout import temp_beside, write_text
 from .provenance.edges import BASE_RELATIONS
 from .records import REPO_TYPES
 from .state.rows import split_node
@@ -440,10 +440,9 @@ class _AtomicParquet:
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, self._tmp = temp_beside(path)
         os.close(fd)
-        self._tmp = Path(name)
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema, compression="zstd", compression_level=3)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"export-{path.stem}")
         self._pending: Future[None] | None = None
         self.rows = 0
@@ -478,9 +477,13 @@ class _AtomicParquet:
         self._tmp.unlink(missing_ok=True)
 
 
+def _chunk(rows: Iterator[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return list(itertools.islice(rows, ROW_GROUP))
+
+
 def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
     """``rows`` ``ROW_GROUP`` at a time."""
-    while chunk := list(itertools.islice(rows, ROW_GROUP)):
+    while chunk := _chunk(rows):
         yield chunk
 
 
@@ -502,8 +505,6 @@ def _write_table(path: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch
 
 
 def _write_text(path: Path, text: str) -> None:
-    from .layout import write_text
-
     write_text(path, text)
 
 

@@ -233,3 +233,17 @@ def test_a_large_export_writes_the_side_tables_in_a_second_process(tmp_path: Pat
         with pytest.raises(StoreError, match="files, edges, trending and runs tables failed"):
             catalog.export(tmp_path / "parallel")
     assert pq.read_table(tmp_path / "parallel" / "files.parquet").num_rows == 3  # the previous export, whole
+
+
+def test_exported_files_are_as_readable_as_the_umask_allows(tmp_path: Path) -> None:
+    """Not mkstemp's private 0600: an export is made to be shared (served, copied, read by others)."""
+    out = tmp_path / "archive"
+    synthetic_archive(out, 10)
+    old = os.umask(0o022)
+    try:
+        with Catalog(out) as catalog:
+            catalog.export(tmp_path / "export")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "export").iterdir()}
+    assert modes and set(modes.values()) == {0o644}, modes

@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,6 +51,7 @@ from matplotlib.textpath import text_to_path
 from matplotlib.transforms import Bbox
 
 from ..errors import InvalidInputError
+from ..layout import temp_beside
 
 __all__ = ["FORMATS", "DrawResult", "draw_family"]
 
@@ -582,11 +582,10 @@ def _save(figure: Figure, box: Bbox, out: Path, fmt: str, heading: str) -> None:
         options: dict[str, Any] = {"metadata": {"Date": None, "Title": heading}}
     else:  # zlib level 3: much faster than the default 6 and hardly bigger on flat drawings
         options = {"metadata": {"Title": heading}, "pil_kwargs": {"compress_level": 3}}
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    fd, tmp = temp_beside(out)
     try:
         with os.fdopen(fd, "wb") as fh:
             figure.savefig(fh, format=fmt, dpi=_PNG_DPI, bbox_inches=box, **options)
-        os.chmod(tmp, 0o644)  # a picture to share, not mkstemp's private 0600
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

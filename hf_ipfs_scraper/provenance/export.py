@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +16,7 @@ import networkx as nx
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..layout import temp_beside
 from ..state import StateStore
 from ..state.rows import split_node
 from .tracker import ProvenanceTracker
@@ -63,9 +63,8 @@ def _edge_table(state: StateStore) -> pa.Table:
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     os.close(fd)
-    tmp = Path(name)
     try:
         write(tmp)
         os.replace(tmp, path)
