@@ -119,13 +119,21 @@ def measure(out: Path) -> dict[str, object]:
                 pass
         scan = time.perf_counter() - started
         _warm(out / "state.sqlite")
+        cpu0 = _cpu()
         started = time.perf_counter()
         result = catalog.export(out / "export", merge=False)
         seconds = time.perf_counter() - started
+        cpu = _cpu() - cpu0
     export_bytes = sum(p.stat().st_size for p in (out / "export").iterdir())
-    return {"warm_s": warm_s, "scan_s": scan, "export_s": seconds, "rows": result.rows, "export_bytes": export_bytes,
+    return {"warm_s": warm_s, "scan_s": scan, "export_s": seconds, "export_cpu_s": cpu, "rows": result.rows, "export_bytes": export_bytes,
             "rss_before_mb": rss_before / 1024, "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rss_side_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _warm(path: Path) -> float:
@@ -206,6 +214,8 @@ def main() -> None:
     print(f"| read the same rows from the state store (baseline) | {exp['scan_s']:.1f} s | 1.00 | | |")
     print(f"| export (all files) | {exp['export_s']:.1f} s | {exp['export_s'] / exp['scan_s']:.2f} | ≤ 30 s | "
           f"{ok(exp['export_s'] <= 30)} |")
+    print(f"| CPU time of the export, its side process included (÷ {os.cpu_count()} cores: the least wall "
+          f"time it allows) | {exp['export_cpu_s']:.1f} s ({exp['export_cpu_s'] / (os.cpu_count() or 1):.1f} s) | | | |")
     rss = exp["rss_peak_mb"] + exp["rss_side_mb"]
     print(f"| peak RSS: the export's process (before: {exp['rss_before_mb']:.0f} MB) + its child processes "
           f"({exp['rss_peak_mb']:.0f} + {exp['rss_side_mb']:.0f} MB) | {rss:.0f} MB | | ≤ 1.5 GB | {ok(rss <= 1536)} |")

@@ -18,6 +18,8 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hf_ipfs_scraper import Catalog, Mirror, load_config
 from hf_ipfs_scraper.errors import StoreError
@@ -247,3 +249,15 @@ def test_exported_files_are_as_readable_as_the_umask_allows(tmp_path: Path) -> N
         os.umask(old)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "export").iterdir()}
     assert modes and set(modes.values()) == {0o644}, modes
+
+
+@given(st.lists(st.one_of(st.text(), st.integers(), st.none(), st.lists(st.text(max_size=3), max_size=2)), max_size=6),
+       st.sampled_from([(", ", ": "), (",", ":")]), st.booleans())
+@settings(max_examples=400, deadline=None, derandomize=True)
+def test_a_json_list_column_reads_as_json_would(members: list[Any], separators: tuple[str, str], ascii: bool) -> None:
+    """The split fast path of ``_list`` agrees with parsing, whatever the strings hold (quotes,
+    backslashes, the separators themselves, non-ASCII) and whichever separators wrote them."""
+    from hf_ipfs_scraper.export import _list
+
+    text = json.dumps(members, separators=separators, ensure_ascii=ascii)
+    assert _list(text) == [m if isinstance(m, str) else json.dumps(m) for m in members]
