@@ -31,15 +31,17 @@ import os
 import random
 import resource
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
 
 CARDS = ROOT.parent / "shared" / "data" / "model_cards"
 PIPELINES = ("text-generation", "fill-mask", "text-classification", "translation", "feature-extraction", None)
@@ -166,12 +168,8 @@ def duck(out: Path) -> dict[str, float]:
     return timings
 
 
-def _child(step: str, out: Path, *extra: str) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, __file__, "--child", step, "--db", str(out), *extra],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr)
-    return json.loads(proc.stdout.splitlines()[-1])
+def _child(step: str, out: Path, *extra: str) -> dict[str, Any]:
+    return run_child(__file__, ["--child", step, "--db", str(out), *extra])
 
 
 def main() -> None:
@@ -198,7 +196,7 @@ def main() -> None:
         gen = _child("generate", out, "--entities", str(args.entities), "--seed", str(args.seed))
     exp = _child("export", out)
     q = _child("duckdb", out)
-    rows = exp["rows"]["all_entities.parquet"]  # type: ignore[index]
+    rows = exp["rows"]["all_entities.parquet"]
     report = {"argv": sys.argv[1:], "generate": gen, "export": exp, "duckdb": q, "wall_s": time.perf_counter() - began}
     if args.json:
         print(json.dumps(report, indent=2))

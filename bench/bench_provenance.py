@@ -42,7 +42,6 @@ import random
 import shlex
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +52,8 @@ from typing import Any, Callable, Sequence, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
 
 CORPUS_FORMAT = 1
 CHILD_TIMEOUT_S = 3600
@@ -387,13 +388,7 @@ def child_measure(db: Path, corpus_json: Path, queries: int, seed: int) -> dict[
 
 # -- children, from a parent that stays small --------------------------------------------------
 def _child(args: list[str]) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], capture_output=True, text=True,
-                          env=env, timeout=CHILD_TIMEOUT_S, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"child {args[0]} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__file__, args, timeout=CHILD_TIMEOUT_S)
 
 
 def _child_main(argv: list[str]) -> int:

@@ -50,7 +50,6 @@ import re
 import shlex
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,6 +60,8 @@ from typing import Any, Iterable, Iterator, TextIO
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
 
 DATA = ROOT.parent / "shared" / "data"
 CHILD_TIMEOUT_S = 4 * 3600
@@ -436,13 +437,7 @@ def _label(text: str, filters: dict[str, Any]) -> str:
 
 
 def _child(args: list[str]) -> dict[str, Any]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], capture_output=True, text=True,
-                          env=env, timeout=CHILD_TIMEOUT_S, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"child {args[:2]} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__file__, args, timeout=CHILD_TIMEOUT_S)
 
 
 # -- report ------------------------------------------------------------------------------------

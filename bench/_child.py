@@ -1,0 +1,25 @@
+"""Running a benchmark step in a child process of its own, so its timings and peak RSS are its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_child(script: str | os.PathLike[str], args: list[str], *, timeout: float | None = None) -> dict[str, Any]:
+    """``python script *args`` with the repo on ``PYTHONPATH``; its last stdout line, as JSON. A
+    child that fails raises with the end of its stderr."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    proc = subprocess.run([sys.executable, str(Path(script).resolve()), *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child {args[:2]} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
