@@ -26,6 +26,9 @@ _RETRIES = 5
 
 
 class Shard:
+    """One shard's index (``create``: a new, empty one), its writer once ``open_writer`` takes
+    tantivy's lock, and the ``meta.json`` signature its reader last loaded."""
+
     def __init__(self, path: Path, *, create: bool) -> None:
         self.path = path
         if create:
