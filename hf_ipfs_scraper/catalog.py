@@ -135,7 +135,7 @@ class Catalog:
     def search_ids(self, text: str, type: str, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` (repos of ``type``) match ``text``: for callers that order on their own."""
         keys = frozenset(f"{type}:{i}" for i in ids)
-        found = self.search_index.keys(SearchQuery(text, types=(type,), keys=keys, sort="trending_score"))
+        found = self.search_index.matching_keys(SearchQuery(text, types=(type,), keys=keys), at_most=max(1, len(keys)))
         return {key.partition(":")[2] for key in found}
 
     # -- the Parquet export -----------------------------------------------------------------

@@ -234,6 +234,19 @@ def test_keys_restrict_to_those_entities(index: SearchIndex, cards: list[SearchD
     assert set(index.keys(SearchQuery(keys=chosen, sort="size"))) == chosen
 
 
+@pytest.mark.parametrize("text", ["", "german", "bert model", '"language model"', "zzznothing"])
+def test_matching_keys_are_the_keys_of_every_match(index: SearchIndex, cards: list[SearchDoc], text: str) -> None:
+    """The unordered aggregation path gives exactly the ordered path's set, restricted or not, and
+    falls back rather than truncate when asked for fewer than match."""
+    everything = set(every_key(index, SearchQuery(text)))
+    assert index.matching_keys(SearchQuery(text), at_most=len(cards)) == everything
+    chosen = frozenset(d.key for d in cards[::7])
+    assert index.matching_keys(SearchQuery(text, keys=chosen), at_most=len(chosen)) == everything & chosen
+    if len(everything) > 3:  # the aggregation is cut short: what comes back is still only matches, at most 3
+        few = index.matching_keys(SearchQuery(text), at_most=3)
+        assert few <= everything and len(few) == 3
+
+
 # -- ordering and pages ----------------------------------------------------------------------
 def _sort_value(doc: SearchDoc, sort: str) -> tuple[int, float]:
     value = {"trending_score": doc.trending_score, "downloads": doc.downloads, "likes": doc.likes,

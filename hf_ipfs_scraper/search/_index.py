@@ -260,6 +260,24 @@ class SearchIndex:
             return [str(searchers[shard].doc(address).get_first("key")) for _, shard, address in top]
         return [str(value).partition(" ")[2] for value, _, _ in top]  # "<value> <key>"
 
+    def matching_keys(self, query: SearchQuery, *, at_most: int = 10_000) -> set[str]:
+        """The keys of every match, unordered, at most ``at_most`` (``limit``, ``page`` and the sort
+        are ignored): a terms aggregation over a fast field, six times cheaper than :meth:`keys`,
+        which collects and orders the hits. For callers that only filter (the older mirror's
+        job search); a result the aggregation truncated falls back to :meth:`keys`."""
+        searchers = self._searchers()
+        compiled = compile_query(self._shards[0].index, query)
+        wanted = max(1, at_most)
+        agg = {"k": {"terms": {"field": SORT_FIELDS["trending_score"], "size": wanted, "segment_size": wanted}}}
+        results = self._map(lambda searcher: _engine(lambda: searcher.aggregate(compiled.query, agg)), searchers)
+        found: set[str] = set()
+        for result in results:
+            terms = result["k"]
+            if terms.get("sum_other_doc_count", 0):
+                return set(self.keys(query, at_most=at_most))
+            found.update(str(bucket["key"]).partition(" ")[2] for bucket in terms["buckets"])  # "<value> <key>"
+        return found if len(found) <= wanted else set(self.keys(query, at_most=at_most))
+
     def count(self) -> int:
         """Documents in the last commit."""
         return int(sum(s.num_docs for s in self._searchers()))

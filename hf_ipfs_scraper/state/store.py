@@ -676,7 +676,7 @@ class StateStore:
                 " e.last_modified FROM trending t JOIN entities e ON e.type = t.type AND e.id = t.id"
                 " WHERE t.run_id = ? AND t.type = ? ORDER BY t.rank", (run_id, type),
             )
-            return [RunMember(*row) for row in rows]
+            return list(map(RunMember._make, rows))
 
     def trending_runs(self, type: str) -> list[int]:
         """The runs that recorded a trending list of ``type``, newest first."""
