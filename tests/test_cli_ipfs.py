@@ -68,6 +68,28 @@ def test_add_flags_cid_version_and_raw_leaves(capsys, tmp_path) -> None:
     assert profile == v1
 
 
+def test_kubo_boolean_flags_take_a_value_only_after_equals(capsys, tmp_path, planets) -> None:
+    """As in Kubo, ``--raw-leaves PATH`` is the bare flag then a path (it used to swallow the path
+    and exit 2); ``--raw-leaves=false``/``=true`` (any case) and ``--no-raw-leaves`` also work."""
+    store = tmp_path / "s"
+    bare = run(capsys, store, "add", "-r", "-Q", "--raw-leaves", str(planets))
+    assert bare[0] == 0 and bare[1].strip() != PLANETS  # raw leaves change the root
+    assert run(capsys, store, "add", "-r", "-Q", "--raw-leaves=TRUE", str(planets))[1] == bare[1]
+    for spelling in ("--raw-leaves=false", "--raw-leaves=0", "--no-raw-leaves"):
+        assert run(capsys, store, "add", "-r", "-Q", spelling, str(planets))[1].strip() == PLANETS, spelling
+    other = tmp_path / "other"
+    run(capsys, other, "add", "-r", "-Q", "--pin=false", str(planets))
+    assert run(capsys, other, "pin", "ls")[1].strip() == ""
+    with pytest.raises(SystemExit) as refused:
+        run(capsys, store, "add", "--pin=maybe", str(planets))
+    assert refused.value.code == 2 and "--pin" in capsys.readouterr().err
+
+
+def test_log_level_in_any_case(tmp_path, planets) -> None:
+    done = cli("--log-level", "debug", "ipfs", "--store", str(tmp_path / "s"), "add", "-r", "-Q", str(planets))
+    assert done.returncode == 0 and done.stdout.decode().strip() == PLANETS
+
+
 def test_hidden_files_need_H(capsys, tmp_path, planets) -> None:
     (planets / ".secret").write_bytes(b"x")
     _, out, _ = run(capsys, tmp_path / "s", "add", "-r", "-Q", str(planets))

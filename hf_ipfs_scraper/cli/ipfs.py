@@ -10,7 +10,7 @@ import argparse
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator, Sequence
 
 from ..config import Config
 from ..errors import InvalidInputError
@@ -21,20 +21,30 @@ from ..ipfs.sink import NullSink
 from ..storage.embedded import EmbeddedStore
 
 
-def _bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+_KUBO_BOOLS: set[str] = set()  # the names _kubo_flag registered, for spell_kubo_bools
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
 def _kubo_flag(parser: argparse.ArgumentParser, name: str, help: str) -> None:
-    """``--name``, ``--name=false`` (Kubo's spelling) and ``--no-name`` all work."""
+    """``--name``, ``--name=false`` (Kubo's spelling) and ``--no-name`` all work. The flag takes
+    no argument of its own — a value comes only after ``=``, as in Kubo — so ``--name PATH``
+    leaves ``PATH`` to the positional arguments (see :func:`spell_kubo_bools`)."""
+    _KUBO_BOOLS.add(name)
     dest = name.replace("-", "_")
-    parser.add_argument(f"--{name}", dest=dest, nargs="?", const=True, default=None, type=_bool, help=help)
+    parser.add_argument(f"--{name}", dest=dest, action="store_true", default=None, help=help)
     parser.add_argument(f"--no-{name}", dest=dest, action="store_false", help=argparse.SUPPRESS)
+
+
+def spell_kubo_bools(argv: Sequence[str]) -> list[str]:
+    """``--name=true|false`` (any case; 1/0, yes/no) as ``--name`` / ``--no-name``, for the flags
+    :func:`_kubo_flag` made; another value is left for argparse to refuse in one line."""
+    out = []
+    for item in argv:
+        name, eq, value = item[2:].partition("=")
+        if item.startswith("--") and eq and name in _KUBO_BOOLS and value.lower() in (*_TRUE, *_FALSE):
+            item = f"--{name}" if value.lower() in _TRUE else f"--no-{name}"
+        out.append(item)
+    return out
 
 
 def register(groups: Any) -> None:

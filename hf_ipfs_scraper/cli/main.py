@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="TOML config file (see config.example.toml)")
     parser.add_argument("--output-dir", metavar="DIR", help="output directory (default ./hf_mirror)")
     parser.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity"
+        "--log-level", default="WARNING", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log verbosity (any case: debug, INFO...)"
     )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
     mirror_commands.register(groups)
@@ -67,7 +68,7 @@ def _join_dashed(argv: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(_join_dashed(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(ipfs_commands.spell_kubo_bools(_join_dashed(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     if args.log_level != "DEBUG":  # one line per HTTP request is debugging detail
         logging.getLogger("httpx2").setLevel(logging.WARNING)
