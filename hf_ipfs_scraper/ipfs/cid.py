@@ -1,4 +1,4 @@
-"""Content identifiers (CIDv0 and CIDv1) over sha2-256 multihashes.
+"""Content identifiers (CIDv0 and CIDv1), and the multihashes a block is verified with.
 
 Spec: https://github.com/multiformats/cid. A CIDv0 is a bare sha2-256 multihash of a dag-pb block,
 written in base58btc; a CIDv1 is ``<version><codec><multihash>``, written in base32 with a ``b``
@@ -9,6 +9,8 @@ multihash, as Kubo's does.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import CodecError, InvalidInputError
 from . import multibase, varint
@@ -17,9 +19,13 @@ DAG_PB = 0x70
 RAW = 0x55
 DAG_CBOR = 0x71
 SHA2_256 = 0x12
+SHA2_512 = 0x13
+BLAKE2B_256 = 0xB220
+BLAKE3 = 0x1E
 IDENTITY = 0x00
+DAG_JSON = 0x0129
 
-_CODEC_NAMES = {DAG_PB: "dag-pb", RAW: "raw", DAG_CBOR: "dag-cbor"}
+_CODEC_NAMES = {DAG_PB: "dag-pb", RAW: "raw", DAG_CBOR: "dag-cbor", DAG_JSON: "dag-json"}
 
 
 class CID:
@@ -145,10 +151,27 @@ def make_cid(digest: bytes, codec: int, version: int) -> CID:
 
 
 def block_matches(cid: CID, data: bytes | memoryview) -> bool:
-    """True when ``data`` hashes to ``cid``'s multihash (sha2-256, or identity: the data inline)."""
+    """True when ``data`` hashes to ``cid``'s multihash. The hash functions Kubo verifies:
+    sha2-256, sha2-512, blake2b-256, blake3 (256-bit), and identity (the data inline)."""
     code = cid.hash_code
-    if code == SHA2_256:
-        return hashlib.sha256(data).digest() == cid.digest
+    hasher = HASHERS.get(code)
+    if hasher is not None:
+        return hasher(data).digest() == cid.digest
     if code == IDENTITY:
         return bytes(data) == cid.digest
     raise CodecError(f"unsupported multihash code {code:#x} in {cid}")
+
+
+def _blake3(data: bytes | memoryview) -> Any:
+    import blake3  # the BLAKE3 team's binding; loaded only for the CARs that use it
+
+    return blake3.blake3(data)
+
+
+# multihash code -> a hashlib-like constructor of a hasher over the data
+HASHERS: dict[int, Callable[[bytes | memoryview], Any]] = {
+    SHA2_256: hashlib.sha256,
+    SHA2_512: hashlib.sha512,
+    BLAKE2B_256: lambda data: hashlib.blake2b(data, digest_size=32),
+    BLAKE3: _blake3,
+}

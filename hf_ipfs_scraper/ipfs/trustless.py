@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Literal, Sequence, cast
 
 from ..errors import CodecError, InvalidInputError
-from . import dagpb, reader, unixfs
+from . import dagpb, ipld, reader, unixfs
 from .cid import DAG_PB, IDENTITY, RAW, CID
 
 GetBlock = Callable[[CID], bytes]
@@ -232,10 +232,9 @@ def _file_size(cid: CID, data: bytes) -> int:
 
 
 def _links(cid: CID, data: bytes) -> list[CID]:
-    """A block's children in link order: dag-pb links; none for raw or codecs not read here."""
-    if cid.codec != DAG_PB:
-        return []
-    return [link.cid for link in dagpb.decode(data).links]
+    """A block's children in link order (dag-pb, dag-cbor, dag-json: as ``BlockStore.walk``
+    follows them); none for raw blocks or codecs whose links are not read here."""
+    return ipld.links_of(cid, data) if cid.codec in ipld.FOLLOWED else []
 
 
 # -- walks ---------------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ from ..errors import (
     ReadOnlyStoreError,
     StoreError,
 )
-from ..ipfs import dagpb
-from ..ipfs.cid import DAG_PB, IDENTITY, RAW, SHA2_256, CID, make_cid
+from ..ipfs import dagpb, ipld, varint
+from ..ipfs.cid import DAG_PB, HASHERS, IDENTITY, RAW, CID, make_cid
 from ..ipfs.sink import Pieces
 from ._durable import SharedExclusiveLock, file_size, fsync_dir, fsync_file, syncfs, take_lock, unlink
 
@@ -230,8 +230,9 @@ class BlockStore:
         self._check_writable()
         if _inline(cid) is not None:
             return  # an identity CID carries its block; Kubo does not store those either
-        if cid.hash_code != SHA2_256:
-            raise InvalidInputError(f"cannot store {cid}: only sha2-256 blocks can be verified")
+        if cid.hash_code not in HASHERS:
+            raise InvalidInputError(f"cannot store {cid}: its multihash ({cid.hash_code:#x}) is not one this store "
+                                    "can verify (sha2-256, sha2-512, blake2b-256, blake3)")
         final = self._file(cid.multihash)
         if os.path.exists(final):
             return
@@ -270,7 +271,8 @@ class BlockStore:
 
     # -- DAGs ----------------------------------------------------------------------------------
     def links(self, cid: CID) -> list[CID]:
-        """The CIDs a block links to, in link order: dag-pb links; none for raw blocks.
+        """The CIDs a block links to, in link order: dag-pb, dag-cbor and dag-json links (see
+        :mod:`..ipfs.ipld`); none for raw blocks; :class:`CodecError` for other codecs.
 
         A dag-pb block whose first field is Data has no links (canonical dag-pb puts Links first),
         so a leaf is recognised from one byte instead of being read whole; such a leaf is not
@@ -280,8 +282,10 @@ class BlockStore:
             if not self.has(cid):
                 raise self._not_found(cid)
             return []
-        if cid.codec != DAG_PB:
-            raise CodecError(f"cannot read the links of {cid}: {cid.codec_name} is not supported")
+        if cid.codec not in ipld.FOLLOWED:
+            raise CodecError(f"cannot read the links of {cid}: codec {cid.codec_name} is not one this store reads")
+        if cid.codec != DAG_PB:  # dag-cbor, dag-json: decoded whole
+            return ipld.links_of(cid, self.get(cid))
         block = _inline(cid)
         if block is None:
             try:
@@ -531,14 +535,20 @@ def _inline(cid: CID) -> bytes | None:
 
 
 def _file_matches(path: str, multihash: bytes) -> bool:
-    """Stream the file through sha2-256 and compare with the digest its name promises."""
-    if len(multihash) != 34 or not multihash.startswith(b"\x12\x20"):
+    """Stream the file through the multihash's function and compare with the digest its name promises."""
+    try:
+        code, pos = varint.decode(multihash, 0)
+        length, pos = varint.decode(multihash, pos)
+    except CodecError:
         return False
-    digest = hashlib.sha256()
+    make = HASHERS.get(code)
+    if make is None or len(multihash) - pos != length:
+        return False
+    digest = make(b"")
     with open(path, "rb") as f:
         while chunk := f.read(_READ_CHUNK):
             digest.update(chunk)
-    return digest.digest() == multihash[2:]
+    return bool(digest.digest() == multihash[pos:])
 
 
 def _check_marker(path: Path) -> None:

@@ -7,7 +7,9 @@ block once), so the same DAG gives the same CAR bytes. Import is all-or-nothing,
 often a download or a pipe and may be truncated or corrupt:
 
 1. Pass 1 reads the whole CAR, verifying every block's hash and its structure, and records which
-   blocks it holds and each dag-pb block's links. A non-seekable input (stdin) is spooled to a
+   blocks it holds and the links of each dag-pb, dag-cbor and dag-json block (blocks of other
+   codecs are stored too, but a root whose DAG reaches one cannot be checked: such a CAR imports
+   only with ``--pin-roots=false``, unpinned). A non-seekable input (stdin) is spooled to a
    temporary file on the way, so pass 2 can read it again.
 2. Holding the store's GC guard, every root's DAG is checked to be complete from the CAR's blocks
    plus those already in the store.
@@ -26,9 +28,9 @@ from dataclasses import dataclass
 from typing import IO, BinaryIO, Callable, Iterator, Protocol
 
 from ..errors import CarError, CodecError
-from ..ipfs import dagpb
+from ..ipfs import ipld
 from ..ipfs.car import CarReader, write_block, write_header
-from ..ipfs.cid import CID, DAG_PB, RAW
+from ..ipfs.cid import CID, RAW
 from ..ipfs.sink import Pieces
 
 logger = logging.getLogger(__name__)
@@ -81,14 +83,17 @@ def import_car(
 ) -> ImportResult:
     """Import a CAR (v1, or v2's inner payload) all-or-nothing; pin its roots unless told not to.
 
-    Raises :class:`CarError` for a corrupt CAR or a root whose DAG is incomplete, and lets the
-    store's own errors through; either way the store is left as it was. ``spool_dir`` is where a
-    non-seekable input is buffered (the system temporary directory by default).
+    Raises :class:`CarError` for a corrupt CAR or, when pinning, a root whose DAG is incomplete,
+    and lets the store's own errors through; either way the store is left as it was. Without
+    ``pin_roots`` (Kubo's ``--pin-roots=false``) the blocks are stored as they are, so a partial
+    DAG imports. ``spool_dir`` is where a non-seekable input is buffered (the system temporary
+    directory by default).
     """
     with _rereadable(fileobj, spool_dir) as (first, again):
         scan = _scan(first)
         with store.gc_guard():
-            _check_complete(store, scan)
+            if pin_roots:  # a pinned DAG must be whole; loose blocks need not be
+                _check_complete(store, scan)
             new_blocks = _write_and_pin(store, again(), scan, pin_roots)
     return ImportResult(scan.roots, scan.blocks, new_blocks)
 
@@ -103,7 +108,7 @@ class _Scan:
     roots: list[CID]
     blocks: int
     present: set[bytes]
-    links: dict[bytes, tuple[CID, ...]]  # dag-pb blocks only
+    links: dict[tuple[int, bytes], tuple[CID, ...]]  # (codec, multihash) of each block whose links are read
 
 
 def _scan(stream: BinaryIO) -> _Scan:
@@ -112,14 +117,11 @@ def _scan(stream: BinaryIO) -> _Scan:
     for cid, data in reader:
         scan.blocks += 1
         scan.present.add(cid.multihash)
-        if cid.codec == DAG_PB:
-            if cid.multihash not in scan.links:
-                try:
-                    scan.links[cid.multihash] = tuple(link.cid for link in dagpb.decode(data).links)
-                except CodecError as exc:
-                    raise CarError(f"block {cid} in the CAR is not valid dag-pb: {exc}") from exc
-        elif cid.codec != RAW:
-            raise CarError(f"block {cid} has codec {cid.codec_name}: only dag-pb and raw blocks can be imported")
+        if cid.codec in ipld.FOLLOWED and cid.codec != RAW and (cid.codec, cid.multihash) not in scan.links:
+            try:
+                scan.links[(cid.codec, cid.multihash)] = tuple(ipld.links_of(cid, data))
+            except CodecError as exc:
+                raise CarError(f"block {cid} in the CAR is not valid {cid.codec_name}: {exc}") from exc
     return scan
 
 
@@ -133,16 +135,17 @@ def _check_complete(store: _Store, scan: _Scan) -> None:
             if (cid.codec, cid.multihash) in seen:
                 continue
             seen.add((cid.codec, cid.multihash))
-            if cid.codec not in (DAG_PB, RAW):
-                raise CarError(f"root {root} links to {cid} of codec {cid.codec_name}, which cannot be imported")
+            if cid.codec not in ipld.FOLLOWED:
+                raise CarError(f"root {root} links to {cid} of codec {cid.codec_name}, whose links this store "
+                               "cannot follow: import it with --pin-roots=false")
             if cid.multihash in scan.present:
-                if cid.codec == DAG_PB:
-                    if cid.multihash not in scan.links:
-                        raise CarError(f"root {root} needs {cid} as dag-pb, but the CAR holds it only as raw")
-                    stack.extend(scan.links[cid.multihash])
+                if cid.codec != RAW:
+                    if (cid.codec, cid.multihash) not in scan.links:
+                        raise CarError(f"root {root} needs {cid} as {cid.codec_name}, but the CAR holds those "
+                                       "bytes under another codec")
+                    stack.extend(scan.links[(cid.codec, cid.multihash)])
             elif store.has(cid):
-                if cid.codec == DAG_PB:
-                    stack.extend(store.links(cid))
+                stack.extend(store.links(cid))
             else:
                 raise CarError(
                     f"the DAG of root {root} is incomplete: block {cid} is neither in the CAR nor in the store"
