@@ -80,6 +80,15 @@ _REACHES = (
 )
 
 
+def _by_ids(db: sqlite3.Connection, query: str, type: str, ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` (``type = ?`` then an ``IN ({marks})`` list) for every one of ``ids``,
+    ``_IN_BATCH`` ids a query: an IN list stays far below SQLite's bound-parameter limit."""
+    wanted = list(dict.fromkeys(ids))
+    for start in range(0, len(wanted), _IN_BATCH):
+        part = wanted[start : start + _IN_BATCH]
+        yield from db.execute(query.format(marks=", ".join("?" * len(part))), (type, *part))
+
+
 class StateStore:
     """Runs, entities, files and trending snapshots in one SQLite file; safe to share between
     threads, and between processes on one host.
@@ -459,17 +468,11 @@ class StateStore:
         return None if row is None else entity_from_row(row)
 
     def get_many(self, type: str, ids: Iterable[str]) -> dict[str, EntityState]:
-        """The entities of ``type`` among ``ids`` that the store has, by id (one query)."""
+        """The entities of ``type`` among ``ids`` that the store has, by id (a query per 500 ids)."""
         _check(type, ENTITY_TYPES, "entity type")
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, EntityState] = {}
         with self._connection() as db:
-            for start in range(0, len(wanted), _IN_BATCH):
-                part = wanted[start : start + _IN_BATCH]
-                rows = db.execute(f"SELECT {ENTITY_COLUMNS} FROM entities WHERE type = ? AND id IN"
-                                  f" ({', '.join('?' * len(part))})", (type, *part))
-                found.update((e.id, e) for e in map(entity_from_row, rows))
-        return found
+            rows = _by_ids(db, f"SELECT {ENTITY_COLUMNS} FROM entities WHERE type = ? AND id IN ({{marks}})", type, ids)
+            return {e.id: e for e in map(entity_from_row, rows)}
 
     def counts(self, type: str | None = None) -> Counter[str]:
         """Entities per status, of one type or all. A Counter: statuses with no entity are left
@@ -594,17 +597,14 @@ class StateStore:
             return [file_from_row(row) for row in rows]
 
     def files_many(self, type: str, ids: Iterable[str]) -> dict[str, list[FileRecord]]:
-        """The recorded files of each of ``ids`` (by path), in one query; absent ids map to []."""
+        """The recorded files of each of ``ids`` (by path; a query per 500 ids); absent ids map to []."""
         _check(type, ENTITY_TYPES, "entity type")
         wanted = list(dict.fromkeys(ids))
         found: dict[str, list[FileRecord]] = {i: [] for i in wanted}
         with self._connection() as db:
-            for start in range(0, len(wanted), _IN_BATCH):
-                part = wanted[start : start + _IN_BATCH]
-                rows = db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE type = ? AND entity_id IN"
-                                  f" ({', '.join('?' * len(part))}) ORDER BY entity_id, path", (type, *part))
-                for record in map(file_from_row, rows):
-                    found[record.id].append(record)
+            query = f"SELECT {FILE_COLUMNS} FROM files WHERE type = ? AND entity_id IN ({{marks}}) ORDER BY entity_id, path"
+            for record in map(file_from_row, _by_ids(db, query, type, wanted)):
+                found[record.id].append(record)
         return found
 
     def file(self, type: str, id: str, path: str) -> FileRecord | None:
