@@ -36,6 +36,7 @@ from ..ipfs import trustless, varint
 from ..ipfs.car import encode_header
 from ..ipfs.cid import CID
 from .app import CatalogDep
+from .hub import traversal_like
 from .streaming import in_thread
 
 logger = logging.getLogger(__name__)
@@ -149,10 +150,10 @@ def split_path(path: str) -> list[str]:
     only ever select links inside the DAG, but what only a traversal attempt sends is refused."""
     if not path:
         return []
-    names = (path[:-1] if path.endswith("/") else path).split("/")
-    if "\\" in path or "\0" in path or any(name in ("", ".", "..") for name in names):
+    names = path[:-1] if path.endswith("/") else path
+    if traversal_like(names):
         raise GatewayError(400, f"invalid content path {path!r}: no empty, '.' or '..' segments, NUL or backslash")
-    return names
+    return names.split("/")
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

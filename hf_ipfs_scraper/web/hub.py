@@ -134,10 +134,15 @@ def mirrored(catalog: Catalog, repo_type: str, repo_id: str, rev: str) -> Entity
     return entity
 
 
+def traversal_like(path: str) -> bool:
+    """Whether ``path`` holds what only a traversal attempt sends: an empty, ``.`` or ``..``
+    segment (a leading ``/`` makes an empty one), a NUL or a backslash. The routes look files up
+    by key, never on a filesystem, so nothing would leak: such paths are refused anyway."""
+    return "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in path.split("/"))
+
+
 def check_path(path: str) -> str:
-    """Refuse what only a traversal attempt sends (the lookup is by key, so nothing would leak)."""
-    parts = path.split("/")
-    if not path or path.startswith("/") or "\\" in path or "\0" in path or any(p in ("", ".", "..") for p in parts):
+    if traversal_like(path):
         raise HubApiError(f"Invalid path: {path!r}")
     return path
 
