@@ -20,9 +20,17 @@ FOLLOWED = frozenset({DAG_PB, DAG_CBOR, DAG_JSON, RAW})
 _CID_TAG = 42
 
 
+def check_followed(cid: CID) -> None:
+    """:class:`CodecError` unless this module can read the links of ``cid``'s codec (checked
+    before a block is read, so an unreadable codec is said as such, not as a missing block)."""
+    if cid.codec not in FOLLOWED:
+        raise CodecError(f"cannot follow the links of {cid}: codec {cid.codec_name} is not one this store reads")
+
+
 def links_of(cid: CID, data: bytes | memoryview) -> list[CID]:
     """The CIDs ``data`` (the block of ``cid``) links to; :class:`CodecError` when it does not
     decode as its codec, or its codec is not one whose links this module can read."""
+    check_followed(cid)
     if cid.codec == RAW:
         return []
     if cid.codec == DAG_PB:
@@ -35,7 +43,7 @@ def links_of(cid: CID, data: bytes | memoryview) -> list[CID]:
         except ValueError as exc:
             raise CodecError(f"{cid} is not valid dag-json: {exc}") from exc
         return list(_json_links(value, cid))
-    raise CodecError(f"cannot follow the links of {cid}: codec {cid.codec_name} is not one this store reads")
+    raise AssertionError(f"FOLLOWED names {cid.codec_name} but links_of does not read it")
 
 
 class _Link:

@@ -41,7 +41,7 @@ from ..errors import (
     ReadOnlyStoreError,
     StoreError,
 )
-from ..ipfs import dagpb, ipld, varint
+from ..ipfs import ipld, varint
 from ..ipfs.cid import DAG_PB, HASHERS, IDENTITY, RAW, CID, make_cid
 from ..ipfs.sink import Pieces
 from ._durable import SharedExclusiveLock, file_size, fsync_dir, fsync_file, syncfs, take_lock, unlink
@@ -278,12 +278,11 @@ class BlockStore:
         so a leaf is recognised from one byte instead of being read whole; such a leaf is not
         decoded, so a malformed data section goes unnoticed here (``verify()`` catches it).
         """
+        ipld.check_followed(cid)
         if cid.codec == RAW:
             if not self.has(cid):
                 raise self._not_found(cid)
             return []
-        if cid.codec not in ipld.FOLLOWED:
-            raise CodecError(f"cannot read the links of {cid}: codec {cid.codec_name} is not one this store reads")
         if cid.codec != DAG_PB:  # dag-cbor, dag-json: decoded whole
             return ipld.links_of(cid, self.get(cid))
         block = _inline(cid)
@@ -296,7 +295,7 @@ class BlockStore:
                     block = f.read()
             except FileNotFoundError:
                 raise self._not_found(cid) from None
-        return [link.cid for link in dagpb.decode(block).links]
+        return ipld.links_of(cid, block)
 
     def walk(self, root: CID) -> Iterator[CID]:
         """Every CID of the DAG under ``root``, depth-first pre-order, each once, root first,
