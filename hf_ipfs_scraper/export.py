@@ -144,7 +144,7 @@ def export_catalog(catalog: Catalog, out_dir: str | os.PathLike[str], *, types: 
         for writer in writers.values():
             writer.abort()
     rows.update(side.result() if side is not None else write_side_tables(catalog, out, wanted))
-    _write_text(out / "README.md", data_card(rows, wanted))
+    write_text(out / "README.md", data_card(rows, wanted))
     return ExportResult(out, rows, carried, None)
 
 
@@ -482,13 +482,9 @@ class _AtomicParquet:
         self._tmp.unlink(missing_ok=True)
 
 
-def _chunk(rows: Iterator[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return list(itertools.islice(rows, ROW_GROUP))
-
-
 def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
     """``rows`` ``ROW_GROUP`` at a time."""
-    while chunk := _chunk(rows):
+    while chunk := list(itertools.islice(rows, ROW_GROUP)):
         yield chunk
 
 
@@ -507,10 +503,6 @@ def _write_table(path: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch
         return writer.rows
     finally:
         writer.abort()
-
-
-def _write_text(path: Path, text: str) -> None:
-    write_text(path, text)
 
 
 # -- values ----------------------------------------------------------------------------------------
