@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 from .ipfs.options import PROFILES
+from .shard import Shard
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,6 +28,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 ENV_PREFIX = "HF_IPFS_SCRAPER_"
 REPO_KINDS = ("models", "datasets", "spaces")
 PLANS = ("auto", "anonymous", "free", "pro")
+BACKENDS = ("embedded", "kubo", "cluster")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -78,6 +80,21 @@ def _positive(value: Any) -> int:
     return number
 
 
+def _replication(value: Any) -> int:
+    """A cluster replication factor: a peer count, or -1 for every peer (the cluster's own default)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    number = int(value)
+    if number < -1 or number == 0:
+        raise ValueError("expected a number of peers (1 or more), or -1 for every peer")
+    return number
+
+
+def _shard(value: Any) -> Shard | None:
+    text = _str(value).strip()
+    return Shard.parse(text) if text else None
+
+
 def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected a string")
@@ -125,6 +142,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("output_dir", "./hf_mirror", _str, "Where the mirror writes metadata, state and the embedded store."),
     Setting("store.path", "", _str, "Embedded block store directory; empty means <output_dir>/ipfs."),
     Setting("store.profile", "unixfs-v0-2015", _str, "Kubo import profile for new content.", PROFILES),
+    Setting("storage.backend", "embedded", _str, "Where mirrored content is pinned: the embedded store, a Kubo daemon, or an IPFS Cluster.", BACKENDS),
+    Setting("kubo.api", "/ip4/127.0.0.1/tcp/5001", _str, "The Kubo daemon's RPC address (multiaddr or URL).", also_env="KUBO_API_URL"),
+    Setting("kubo.timeout", "30s", parse_duration, "Timeout of one call to the Kubo daemon (a daemon asked for a block it lacks waits forever)."),
+    Setting("cluster.api", "http://127.0.0.1:9094", _str, "The IPFS Cluster REST API address (URL or multiaddr)."),
+    Setting("cluster.ipfs_api", "/ip4/127.0.0.1/tcp/9095", _str, "A cluster peer's IPFS RPC (its proxy, or its Kubo) for reading content back."),
+    Setting("cluster.username", "", _str, "Basic-auth user of the cluster REST API (empty = none)."),
+    Setting("cluster.password", "", _str, "Basic-auth password of the cluster REST API."),
+    Setting("cluster.token", "", _str, "Bearer token of the cluster REST API (empty = none)."),
+    Setting("cluster.replication_min", -1, _replication, "A pin counts as done once this many peers have pinned it (-1 = every peer)."),
+    Setting("cluster.replication_max", -1, _replication, "At most this many peers pin each repo (-1 = every peer)."),
+    Setting("cluster.timeout", "30s", parse_duration, "Timeout of one call to the cluster REST API."),
+    Setting("cluster.pin_timeout", "10m", parse_duration, "How long a pin may take to reach replication_min peers before the repo fails."),
     Setting("hub.endpoint", "https://huggingface.co", _str, "Hub base URL.", also_env="HF_ENDPOINT"),
     Setting("hub.token", "", _str, "Hub access token (gated repos need one with access).", also_env="HF_TOKEN"),
     Setting("hub.plan", "auto", _str, "Rate-limit plan: auto (anonymous without token, free with one), anonymous, free, pro.", PLANS),
@@ -135,6 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scrape.limit", 10, _positive, "How many top trending repos a run mirrors."),
     Setting("scrape.workers", 4, _positive, "Repos mirrored in parallel."),
     Setting("scrape.max_attempts", 3, _positive, "A failed repo is retried by later runs until it has failed this often."),
+    Setting("scrape.shard", "", _shard, "This machine's share of the entities, i/n (e.g. 1/3); empty = all."),
     Setting("filters.include", [], _str_list, "Glob patterns of repo files to keep (empty = all)."),
     Setting("filters.exclude", [], _str_list, "Glob patterns of repo files to leave out."),
     Setting("filters.max_file_size", "10GB", parse_size, "Files larger than this are left out (0 = no limit)."),
@@ -166,8 +196,20 @@ class Config:
     output_dir: Path
     store_path: Path
     store_profile: str
+    storage_backend: str
+    kubo_api: str
+    kubo_timeout: float
+    cluster_api: str
+    cluster_ipfs_api: str
+    cluster_username: str
+    cluster_password: str = field(repr=False)
+    cluster_token: str = field(repr=False)
+    cluster_replication_min: int
+    cluster_replication_max: int
+    cluster_timeout: float
+    cluster_pin_timeout: float
     hub_endpoint: str
-    hub_token: str
+    hub_token: str = field(repr=False)  # secrets stay out of logs and tracebacks
     hub_plan: str
     hub_quota_api: int
     hub_quota_resolvers: int
@@ -176,6 +218,7 @@ class Config:
     scrape_limit: int
     scrape_workers: int
     scrape_max_attempts: int
+    scrape_shard: Shard | None
     filters_include: tuple[str, ...]
     filters_exclude: tuple[str, ...]
     filters_max_file_size: int

@@ -14,6 +14,9 @@ from a bug. Foreign errors are converted at the boundary with ``raise ... from e
     │   ├── StoreLockedError              another process writes this store
     │   ├── ReadOnlyStoreError            a write on a store opened read-only
     │   └── BlockNotFoundError (KeyError) an unknown CID
+    ├── BackendError                      a Kubo daemon or an IPFS Cluster refused or failed a call
+    │   ├── BackendUnavailableError       down, unreachable or not answering in time: retry later
+    │   └── ReplicationError              not pinned on enough cluster peers in time (with where it stands)
     └── HubError                          talking to the Hugging Face Hub
         ├── RepoUnavailableError          gated without access, private, missing: skip it, say why
         └── IntegrityError                downloaded bytes differ from the Hub's sha256 / git oid
@@ -67,6 +70,26 @@ class BlockNotFoundError(StoreError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else "block not found"
+
+
+class BackendError(HfIpfsError):
+    """A storage backend (Kubo daemon, IPFS Cluster) refused a call or answered something wrong."""
+
+
+class BackendUnavailableError(BackendError):
+    """The daemon or cluster is down, unreachable, or did not answer within its timeout.
+
+    Nothing is recorded as pinned after this: the repo stays pending and the next run resumes."""
+
+
+class ReplicationError(BackendError):
+    """A cluster pin did not reach ``replication-min`` peers in time, or a peer reported pin_error.
+
+    ``str()`` says where it stands per peer; ``status`` holds the last status read."""
+
+    def __init__(self, message: str, status: object = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class HubError(HfIpfsError):

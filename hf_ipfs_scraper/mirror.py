@@ -24,6 +24,7 @@ from .config import Config, load_config
 from .errors import InvalidInputError
 from .hub import session
 from .hub.client import HubClient
+from .ipfs.cid import CID
 from .ipfs.options import ImportOptions
 from .pipeline import Pipeline, ProgressCallback, RunSummary
 from .provenance.tracker import ProvenanceTracker
@@ -32,9 +33,15 @@ from .records import RECORD_TYPES, REPO_TYPES
 from .scrapers import SCRAPERS
 from .scrapers.base import RepoScraper
 from .search import SearchDoc, SearchIndex
-from .state import StateStore, TrendingRow
+from .merge import MergeResult, merge_archive
+from .retention import PruneResult, plan_prune, prune
+from .snapshot import take_snapshot
+from .state import SnapshotRow, StateStore, TrendingRow
+from .storage.backends import open_remote
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
+from .storage.kubo import KuboRemote
+from .storage.remote import RemoteStore
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,13 +113,10 @@ class Mirror:
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         self.state = StateStore(self.config.output_dir / "state.sqlite")
         self._shared_store: EmbeddedStore | None = None
+        self._remote: RemoteStore | None = None
         self.search: SearchIndex | None = None
         try:
-            if storage is None:
-                options = ImportOptions.profile(self.config.store_profile)
-                storage = self._shared_store = _STORES.acquire(
-                    self.config.store_path, lambda: EmbeddedStore(self.config.store_path, options=options))
-            self.storage: Storage = storage
+            self.storage: Storage = storage if storage is not None else self._open_storage()
             search_path = self.config.output_dir / "search"
             self.search = _INDEXES.acquire(search_path, lambda: SearchIndex(search_path, writable=True))
         except BaseException:
@@ -132,6 +136,20 @@ class Mirror:
         self._backfill()
         if self.search.created:  # a new index (an archive from before search): fill it once
             self.reindex()
+
+    def _open_storage(self) -> Storage:
+        """``storage.backend``: the embedded store, or a daemon/cluster fed from the spool (an
+        embedded store too, so shared per directory like one)."""
+        options = ImportOptions.profile(self.config.store_profile)
+        if self.config.storage_backend == "embedded":
+            path = self.config.store_path
+        else:
+            path = self.config.output_dir / "spool"
+        self._shared_store = _STORES.acquire(path, lambda: EmbeddedStore(path, options=options))
+        if self.config.storage_backend == "embedded":
+            return self._shared_store
+        self._remote = RemoteStore(self._shared_store, open_remote(self.config))
+        return self._remote
 
     # -- runs --------------------------------------------------------------------------------
     def scraper(self, repo_type: str) -> RepoScraper:
@@ -206,6 +224,45 @@ class Mirror:
             sleep(max(0.0, interval - (time.monotonic() - began)))
         return summaries
 
+    def snapshot(self, *, publish: str | None = None) -> SnapshotRow:
+        """Pin one directory linking every mirrored repo (and the trending lists, the state, the
+        export) and record it: the whole archive under one CID. With ``publish`` (the Kubo backend),
+        the IPNS name of that key is pointed at it."""
+        if publish is not None:
+            self._publisher()
+        row = take_snapshot(self.state, self.storage, self.config.output_dir)
+        if publish is not None:
+            name = self._publisher().publish(publish, CID.parse(row.cid))
+            row = self.state.set_snapshot_published(row.id, name)
+        return row
+
+    def merge(self, source: str | Path) -> MergeResult:
+        """Fold another machine's output directory (a ``--shard i/n`` of the same archive) into
+        this one: state, layout files, blocks; the search index follows."""
+        result = merge_archive(self.state, self.storage, self.config.output_dir, Path(source))
+        if result.entities:
+            self.reindex()
+        return result
+
+    def prune(
+        self, *, keep_runs: int | None = None, keep_days: float | None = None,
+        max_store_size: int | None = None, dry_run: bool = False,
+    ) -> PruneResult:
+        """Unpin repos off the kept trending lists that no kept snapshot links (see
+        :mod:`.retention`); ``dry_run`` only plans."""
+        size = self.storage.stat().bytes_stored if max_store_size is not None else None
+        plan = plan_prune(self.state, keep_runs=keep_runs, keep_days=keep_days, max_store_size=max_store_size,
+                          store_size=size)
+        if dry_run:
+            return PruneResult(plan)
+        return prune(self.state, self.storage, plan, search=self.search)
+
+    def _publisher(self) -> KuboRemote:
+        remote = self._remote.remote if self._remote is not None else None
+        if not isinstance(remote, KuboRemote):
+            raise InvalidInputError("publishing to IPNS needs the Kubo backend (--backend kubo)")
+        return remote
+
     def trending(self, repo_type: str = "model", run_id: int | None = None) -> list[TrendingRow]:
         """The ranked list a run recorded (the latest run by default)."""
         return self.state.trending(repo_type, run_id)
@@ -241,6 +298,8 @@ class Mirror:
             session.release(self.config.hub_endpoint)
         if self.search is not None:
             _INDEXES.release(self.search, SearchIndex.close)
+        if self._remote is not None:
+            self._remote.remote.close()
         if self._shared_store is not None:
             _STORES.release(self._shared_store, EmbeddedStore.close)
         self.state.close()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .config import Config
-from .errors import BlockNotFoundError, HubError, InvalidInputError, RepoUnavailableError
+from .errors import BackendUnavailableError, BlockNotFoundError, HubError, InvalidInputError, RepoUnavailableError
 from .hub.client import HubClient
 from .hub.download import Cancelled
 from .ipfs.cid import CID
@@ -89,6 +89,7 @@ class RunSummary:
     unchanged: int = 0
     skipped: int = 0
     failed: int = 0
+    other_shards: int = 0  # listed, but left to the other machines (--shard i/n)
     files_downloaded: int = 0
     files_reused: int = 0
     bytes_downloaded: int = 0
@@ -109,7 +110,8 @@ class RunSummary:
         lines = [
             f"run {self.run_id} ({self.repo_type}s) {self.status} in {self.seconds:.1f}s: "
             f"{self.discovered} trending, {self.mirrored} mirrored, {self.unchanged} unchanged, "
-            f"{self.skipped} skipped, {self.failed} failed",
+            f"{self.skipped} skipped, {self.failed} failed"
+            + (f", {self.other_shards} on other shards" if self.other_shards else ""),
             f"files: {self.files_downloaded} downloaded ({self.bytes_downloaded / 1e6:.1f} MB), "
             f"{self.files_reused} reused; Hub requests: "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.requests.items()))
@@ -147,6 +149,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._inflight: dict[str, threading.Event] = {}  # oid -> set when its download ends
         self._active = 0  # runs in progress (``Mirror.scrape_all`` runs several at once)
+        self._unavailable: BackendUnavailableError | None = None  # the backend went down: runs stop
 
     def stop(self) -> None:
         """Ask the runs to stop soon: no new repo starts, downloads in flight are abandoned."""
@@ -165,6 +168,7 @@ class Pipeline:
         with self._lock:
             if not self._active:
                 self._stop.clear()  # a new start after an interrupted one
+                self._unavailable = None
             self._active += 1
         status = "failed"
         try:
@@ -173,6 +177,9 @@ class Pipeline:
             self.progress(RunStarted(scraper.repo_type, len(todo), summary.discovered))
             self._mirror_all(scraper, todo, workers, summary, handle)
             status = "interrupted" if self._stop.is_set() else "completed"
+            if self._unavailable is not None:
+                status = "failed"
+                summary.error = f"{self._unavailable}; repos not yet pinned stay pending for the next run"
         except KeyboardInterrupt:
             self._stop.set()
             status = "interrupted"
@@ -216,7 +223,11 @@ class Pipeline:
             ],
         )
         todo: list[RepoRecord] = []
+        shard = self.config.scrape_shard
         for _rank, record in listed:
+            if shard is not None and not shard.owns(record.type, record.id):
+                summary.other_shards += 1  # another machine's: not even recorded here
+                continue
             entity = self.state.upsert_discovered(record.type, record.id, record.sha, metadata=record.metadata())
             self.provenance.record(record)
             if entity.status == "done" and record.sha is not None and entity.sha == record.sha:
@@ -283,6 +294,12 @@ class Pipeline:
         except Cancelled:
             state.release(record.type, record.id)
             outcome = "interrupted"
+        except BackendUnavailableError as exc:  # every repo after it would fail the same way
+            state.release(record.type, record.id)
+            outcome = "interrupted"
+            with self._lock:
+                self._unavailable = self._unavailable or exc
+            self._stop.set()
         except Exception as exc:  # noqa: BLE001 - an entity failure is recorded and the run goes on
             message = f"{type(exc).__name__}: {exc}"
             logger.warning("%s %s failed: %s", record.type, record.id, message)
@@ -366,6 +383,7 @@ class Pipeline:
                 entries.append({"path": file.path, "size": file.size, "oid": file.oid,
                                 "sha256": file.lfs_sha256, "cid": str(node.cid)})
             root = storage.add_directory(nodes)
+            readme_cid, readme_size, readme_text = self._readme(nodes)  # before a remote pin drops the spool
             storage.pin(root.cid, f"{record.type}:{record.id}")
         previous = state.get(record.type, record.id)
         if previous is not None and previous.root_cid and previous.root_cid != str(root.cid):
@@ -381,9 +399,9 @@ class Pipeline:
         write_json(out / "files.json", entries)
         write_text(out / "ipfs_cid.txt", f"{root.cid}\n")
         state.forget_files(record.type, record.id, keep_paths=[f.path for f in kept])
-        readme_cid, readme_size, readme_text = self._readme(nodes)
         archived = Archived(size_bytes=total, total_bytes=sum(f.size for f in files), file_count=len(kept),
-                            readme_cid=readme_cid, readme_size=readme_size, readme_text=readme_text)
+                            readme_cid=readme_cid, readme_size=readme_size, readme_text=readme_text,
+                            root_tsize=root.tsize)
         done = state.mark_done(record.type, record.id, record.sha or "", str(root.cid), archived=archived)
         self.provenance.mark_mirrored(node_key(record.type, record.id))
         if self.search is not None:  # searchable as soon as it is mirrored

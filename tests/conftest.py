@@ -11,7 +11,7 @@ the test modules.
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.hubemu.fixtures"]
+pytest_plugins = ["tests.hubemu.fixtures", "tests.ipfsnode_fixtures"]
 
 import hashlib
 import json

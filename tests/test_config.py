@@ -110,6 +110,19 @@ _OTHER_VALUES = {
     "spaces.sdks": ["gradio"],
     "sync.every": "1h",
     "sync.types": ["models", "spaces"],
+    "scrape.shard": "2/3",
+    "storage.backend": "kubo",
+    "kubo.api": "http://127.0.0.1:5002",
+    "kubo.timeout": "5s",
+    "cluster.api": "http://127.0.0.1:9096",
+    "cluster.ipfs_api": "/ip4/127.0.0.1/tcp/5002",
+    "cluster.username": "archivist",
+    "cluster.password": "secret",
+    "cluster.token": "bearer-secret",
+    "cluster.replication_min": 2,
+    "cluster.replication_max": 3,
+    "cluster.timeout": "5s",
+    "cluster.pin_timeout": "1m",
 }
 
 

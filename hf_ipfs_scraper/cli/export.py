@@ -7,6 +7,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..config import Config
+from ..mirror import Mirror
 from .mirror import parse_types
 
 
@@ -19,11 +20,18 @@ def register(groups: Any) -> None:
     parser.add_argument("--types", type=parse_types, metavar="TYPES", help="e.g. models,datasets (default: all)")
     parser.add_argument("--no-merge", action="store_true", help="replace the previous export instead of merging into it")
     parser.add_argument("--no-ipfs", action="store_true", help="do not add the export directory to the store")
+    parser.add_argument("--merge", nargs="+", metavar="DIR", default=[],
+                        help="first fold these output directories (other machines' --shard i/n) into this one")
     parser.set_defaults(run=_export)
 
 
 def _export(args: argparse.Namespace, config: Config) -> int:
     types = [t[:-1] for t in args.types] if args.types else None
+    if args.merge:
+        with Mirror(config) as mirror:
+            for source in args.merge:
+                merged = mirror.merge(source)
+                print(f"merged {merged.entities} entities from {merged.source} ({merged.copied_roots} repos' blocks copied)")
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
         result = catalog.export(args.output, types=types, merge=not args.no_merge, add_to_store=not args.no_ipfs,
                                 store_profile=config.store_profile)

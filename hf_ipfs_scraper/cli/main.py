@@ -20,6 +20,7 @@ from . import mirror as mirror_commands
 from . import provenance as provenance_commands
 from . import search as search_commands
 from . import serve as serve_commands
+from . import snapshot as snapshot_commands
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     search_commands.register(groups)
     ipfs_commands.register(groups)
     serve_commands.register(groups)
+    snapshot_commands.register(groups)
     return parser
 
 

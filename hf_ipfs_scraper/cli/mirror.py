@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ..catalog import Catalog
-from ..config import REPO_KINDS, Config
+from ..config import BACKENDS, REPO_KINDS, Config
 from ..errors import InvalidInputError, StoreError
 from ..mirror import Mirror
 from ..pipeline import BytesReceived, ProgressEvent, RepoFinished, RunStarted, RunSummary
@@ -33,6 +33,12 @@ def _scrape_flags(parser: argparse.ArgumentParser, *, limit: bool = True) -> Non
     parser.add_argument("--include", action="append", metavar="GLOB", help="keep only matching files (repeatable)")
     parser.add_argument("--exclude", action="append", metavar="GLOB", help="leave out matching files (repeatable)")
     parser.add_argument("--max-file-size", metavar="SIZE", help="leave out files larger than this, e.g. 2GB")
+    parser.add_argument("--backend", choices=BACKENDS, help="where to pin: embedded store, Kubo, IPFS Cluster (storage.backend)")
+    parser.add_argument("--kubo-api", metavar="ADDR", help="Kubo RPC, e.g. /ip4/127.0.0.1/tcp/5001 (kubo.api, KUBO_API_URL)")
+    parser.add_argument("--cluster-api", metavar="URL", help="IPFS Cluster REST API, e.g. http://127.0.0.1:9094 (cluster.api)")
+    parser.add_argument("--shard", metavar="I/N", help="mirror only this machine's share, e.g. 1/3 (scrape.shard)")
+    parser.add_argument("--no-snapshot", action="store_true", help="no archive snapshot after the run")
+    parser.add_argument("--publish", metavar="KEY", help="point the IPNS name of this Kubo key at the new snapshot")
 
 
 def parse_types(text: str) -> list[str]:
@@ -97,6 +103,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "sync.every": getattr(args, "every", None),
         "sync.types": getattr(args, "types", None),
         "datasets.full": getattr(args, "full", None),
+        "scrape.shard": args.shard,
+        "storage.backend": args.backend,
+        "kubo.api": args.kubo_api,
+        "cluster.api": args.cluster_api,
     }
 
 
@@ -136,13 +146,29 @@ def _exit_code(summary: RunSummary) -> int:
     return EXIT_SOME_FAILED if summary.failed else 0
 
 
+def _snapshot(args: argparse.Namespace, mirror: Mirror, summaries: list[RunSummary]) -> None:
+    """After the runs, one CID for the archive (unless a run could not happen, or told not to)."""
+    if args.no_snapshot or any(s.error is not None for s in summaries):
+        return
+    row = mirror.snapshot(publish=args.publish)
+    published = f", published as /ipns/{row.published}" if row.published else ""
+    print(f"snapshot {row.id}: {row.cid} ({row.repos} repos){published}", flush=True)
+
+
+def _check_publish(args: argparse.Namespace, config: Config) -> None:
+    if args.publish and config.storage_backend != "kubo":
+        raise InvalidInputError("--publish needs the Kubo backend (--backend kubo)")
+
+
 def _one_type(args: argparse.Namespace, config: Config) -> int:
+    _check_publish(args, config)
     with _progress(not args.no_progress) as progress, Mirror(config, progress=progress) as mirror:
         summary = mirror.scrape(args.repo_type)
-    if summary.error is not None:  # the run could not happen: one line, as for any expected failure
-        print(f"Error: {summary.error}", file=sys.stderr)
-        return EXIT_RUN_FAILED
-    print(summary)
+        if summary.error is not None:  # the run could not happen: one line, as for any expected failure
+            print(f"Error: {summary.error}", file=sys.stderr)
+            return EXIT_RUN_FAILED
+        print(summary, flush=True)
+        _snapshot(args, mirror, [summary])
     return _exit_code(summary)
 
 
@@ -156,18 +182,22 @@ def _all(args: argparse.Namespace, config: Config) -> int:
     limits = {t: n or config.scrape_limit for t, n in given.items() if n != 0}  # --spaces 0 leaves Spaces out
     if not limits:
         raise InvalidInputError("nothing to mirror: every type was given 0")
+    _check_publish(args, config)
     with Mirror(config) as mirror:
         summaries = mirror.scrape_all(limits)
-    for summary in summaries:
-        print(summary)
+        for summary in summaries:
+            print(summary, flush=True)
+        _snapshot(args, mirror, summaries)
     return _worst(summaries)
 
 
 def _sync(args: argparse.Namespace, config: Config) -> int:
-    def report(summary: RunSummary) -> None:  # as each run ends: a sync may run for days
-        print(summary, flush=True)
-
+    _check_publish(args, config)
     with Mirror(config) as mirror:
+        def report(summary: RunSummary) -> None:  # as each run ends: a sync may run for days
+            print(summary, flush=True)
+            _snapshot(args, mirror, [summary])
+
         summaries = mirror.sync(runs=args.runs, on_run=report)
     return _worst(summaries)
 

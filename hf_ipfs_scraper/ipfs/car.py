@@ -65,12 +65,18 @@ def write_header(fileobj: BinaryIO, roots: Sequence[CID]) -> int:
     return len(header)
 
 
+def section_head(cid: CID, length: int) -> bytes:
+    """What precedes a block of ``length`` bytes in its section: the section's length, the CID."""
+    cid_bytes = bytes(cid)
+    return varint.encode(len(cid_bytes) + length) + cid_bytes
+
+
 def write_block(fileobj: BinaryIO, cid: CID, data: bytes | bytearray | memoryview) -> int:
     """Write one section; return the bytes written. The data is written as given, not re-hashed."""
-    cid_bytes = bytes(cid)
-    fileobj.write(varint.encode(len(cid_bytes) + len(data)) + cid_bytes)
+    head = section_head(cid, len(data))
+    fileobj.write(head)
     fileobj.write(data)  # separately, so a large block is never copied into a concatenation
-    return varint.size(len(cid_bytes) + len(data)) + len(cid_bytes) + len(data)
+    return len(head) + len(data)
 
 
 def write_car(fileobj: BinaryIO, roots: Sequence[CID], blocks: Iterable[tuple[CID, bytes]]) -> int:

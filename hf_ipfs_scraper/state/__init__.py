@@ -14,6 +14,7 @@ from .rows import (
     FileRecord,
     Run,
     RunMember,
+    SnapshotRow,
     StoredBlob,
     TrendingRow,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "FileRecord",
     "Run",
     "RunMember",
+    "SnapshotRow",
     "StateStore",
     "StoredBlob",
     "TrendingRow",

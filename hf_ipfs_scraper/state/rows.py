@@ -82,6 +82,7 @@ class EntityState:
     file_count: int | None = None
     readme_cid: str | None = None
     mirrored_at: float | None = None
+    root_tsize: int | None = None  # the root DAG's cumulative block size, as a directory link needs it
 
     @property
     def node(self) -> str:
@@ -121,6 +122,7 @@ class Archived:
     readme_cid: str | None = None
     readme_size: int = 0
     readme_text: str | None = None
+    root_tsize: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,22 @@ class TrendingRow:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotRow:
+    """One archive snapshot: the CID of a directory linking every repo mirrored when it was taken."""
+
+    id: int
+    cid: str
+    created_at: float
+    runs: tuple[int, ...]
+    repos: int
+    tsize: int
+    published: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class RunMember(NamedTuple):
     """One repo of a run's trending list with the entity columns a listing filters and sorts on:
     read for every repo of a run in one query, so a page needs full entities for its rows only.
@@ -195,10 +213,12 @@ META_COLUMNS = (
 JSON_COLUMNS = frozenset({"languages", "tags", "task_categories", "card_data"})
 ENTITY_COLUMNS = (
     "type, id, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, "
-    "metadata, owner_pid, " + ", ".join(META_COLUMNS) + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at"
+    "metadata, owner_pid, " + ", ".join(META_COLUMNS)
+    + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize"
 )
 FILE_COLUMNS = "type, entity_id, path, size, oid, sha256, cid, tsize, recorded_at"
 TRENDING_COLUMNS = "rank, id, trending_score, likes, downloads, captured_at"
+SNAPSHOT_COLUMNS = "id, cid, created_at, runs, repos, tsize, published"
 
 
 def run_from_row(row: tuple[Any, ...]) -> Run:
@@ -220,12 +240,17 @@ def entity_from_row(row: tuple[Any, ...]) -> EntityState:
         values[name] = value
     if values["private"] is not None:
         values["private"] = bool(values["private"])
-    size_bytes, total_bytes, file_count, readme_cid, mirrored_at = row[13 + len(META_COLUMNS) :]
+    size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize = row[13 + len(META_COLUMNS) :]
     return EntityState(
         type_, id_, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, metadata, pid,
         **values, size_bytes=size_bytes, total_bytes=total_bytes, file_count=file_count, readme_cid=readme_cid,
-        mirrored_at=mirrored_at,
+        mirrored_at=mirrored_at, root_tsize=root_tsize,
     )
+
+
+def snapshot_from_row(row: tuple[Any, ...]) -> SnapshotRow:
+    id_, cid, created_at, runs, repos, tsize, published = row
+    return SnapshotRow(id_, cid, created_at, tuple(json.loads(runs)), repos, tsize, published)
 
 
 def file_from_row(row: tuple[Any, ...]) -> FileRecord:

@@ -146,9 +146,34 @@ CREATE TABLE provenance_warnings (
 ) WITHOUT ROWID;
 """
 
+# Snapshots: one directory DAG per archive state, linking every mirrored repo's root (hence
+# root_tsize, which a directory link carries), and which roots each one references (what prune
+# must never unpin while the snapshot is kept).
+_V3 = """
+ALTER TABLE entities ADD COLUMN root_tsize INTEGER;
+CREATE TABLE snapshots (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    cid         TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    runs        TEXT NOT NULL,              -- JSON array of the run ids it follows
+    repos       INTEGER NOT NULL,
+    tsize       INTEGER NOT NULL,           -- cumulative size of the whole DAG
+    published   TEXT                        -- the IPNS name updated to it, if any
+);
+CREATE TABLE snapshot_roots (
+    snapshot_id INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+    type        TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    root_cid    TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, type, entity_id)
+) WITHOUT ROWID;
+CREATE INDEX snapshot_roots_by_cid ON snapshot_roots (root_cid);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, entities, files, trending", _V1),
     Migration(2, "entity metadata columns, readmes, provenance edges", _V2),
+    Migration(3, "root tsize, snapshots", _V3),
 )
 
 _MIGRATIONS_TABLE = """

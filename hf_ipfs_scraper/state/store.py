@@ -48,16 +48,19 @@ from .rows import (
     FILE_COLUMNS,
     RUN_COLUMNS,
     RUN_END_STATUSES,
+    SNAPSHOT_COLUMNS,
     TRENDING_COLUMNS,
     EntityState,
     FileRecord,
     Run,
     RunMember,
+    SnapshotRow,
     StoredBlob,
     TrendingRow,
     entity_from_row,
     file_from_row,
     run_from_row,
+    snapshot_from_row,
     to_json,
     trending_from_row,
 )
@@ -80,13 +83,15 @@ _REACHES = (
 )
 
 
-def _by_ids(db: sqlite3.Connection, query: str, type: str, ids: Iterable[str]) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``query`` (``type = ?`` then an ``IN ({marks})`` list) for every one of ``ids``,
-    ``_IN_BATCH`` ids a query: an IN list stays far below SQLite's bound-parameter limit."""
+def _by_ids(db: sqlite3.Connection, query: str, type: str | None, ids: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` (``type = ?`` unless ``type`` is None, then an ``IN ({marks})`` list)
+    for every one of ``ids``, ``_IN_BATCH`` ids a query: an IN list stays far below SQLite's
+    bound-parameter limit."""
     wanted = list(dict.fromkeys(ids))
+    head = () if type is None else (type,)
     for start in range(0, len(wanted), _IN_BATCH):
         part = wanted[start : start + _IN_BATCH]
-        yield from db.execute(query.format(marks=", ".join("?" * len(part))), (type, *part))
+        yield from db.execute(query.format(marks=", ".join("?" * len(part))), (*head, *part))
 
 
 class StateStore:
@@ -387,10 +392,10 @@ class StateStore:
         if archived is not None:
             sizes = (
                 ", size_bytes = :size, total_bytes = :total, file_count = :count, readme_cid = :readme,"
-                " mirrored_at = :now"
+                " mirrored_at = :now, root_tsize = :tsize"
             )
             args |= {"size": archived.size_bytes, "total": archived.total_bytes, "count": archived.file_count,
-                     "readme": archived.readme_cid}
+                     "readme": archived.readme_cid, "tsize": archived.root_tsize}
         with self._transaction() as db:
             self._update_entity(
                 db,
@@ -705,6 +710,108 @@ class StateStore:
             ).fetchone()
         return None if row is None else (row[0], row[1], row[2])
 
+    # -- snapshots -----------------------------------------------------------------------------
+    def record_snapshot(
+        self, cid: str, *, runs: Iterable[int], tsize: int, roots: Iterable[tuple[str, str, str]],
+        published: str | None = None,
+    ) -> SnapshotRow:
+        """Record a pinned snapshot and the ``(type, id, root_cid)`` of every repo it links."""
+        roots = list(roots)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO snapshots (cid, created_at, runs, repos, tsize, published) VALUES (?, ?, ?, ?, ?, ?)",
+                (cid, time.time(), json.dumps(sorted(set(runs))), len(roots), tsize, published),
+            )
+            snapshot_id = int(cursor.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO snapshot_roots (snapshot_id, type, entity_id, root_cid) VALUES (?, ?, ?, ?)",
+                [(snapshot_id, *root) for root in roots],
+            )
+            return self._snapshot(db, snapshot_id)
+
+    def set_snapshot_published(self, snapshot_id: int, name: str) -> SnapshotRow:
+        with self._transaction() as db:
+            db.execute("UPDATE snapshots SET published = ? WHERE id = ?", (name, snapshot_id))
+            return self._snapshot(db, snapshot_id)
+
+    def snapshots(self) -> list[SnapshotRow]:
+        """Every recorded snapshot, newest first."""
+        with self._connection() as db:
+            rows = db.execute(f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots ORDER BY id DESC").fetchall()
+        return [snapshot_from_row(row) for row in rows]
+
+    def snapshot_roots(self, snapshot_ids: Iterable[int]) -> set[str]:
+        """The repo root CIDs the given snapshots link to."""
+        with self._connection() as db:
+            rows = _by_ids(db, "SELECT DISTINCT root_cid FROM snapshot_roots WHERE snapshot_id IN ({marks})",
+                           None, list(snapshot_ids))
+        return {cid for (cid,) in rows}
+
+    def forget_snapshots(self, snapshot_ids: Iterable[int]) -> None:
+        ids = list(snapshot_ids)
+        with self._transaction() as db:
+            db.executemany("DELETE FROM snapshots WHERE id = ?", [(i,) for i in ids])
+
+    @staticmethod
+    def _snapshot(db: sqlite3.Connection, snapshot_id: int) -> SnapshotRow:
+        row = db.execute(f"SELECT {SNAPSHOT_COLUMNS} FROM snapshots WHERE id = ?", (snapshot_id,)).fetchone()
+        return snapshot_from_row(row)
+
+    def mark_unarchived(self, type: str, id: str, reason: str) -> None:
+        """Its content is no longer held here (pruned, or left out of a restored snapshot): back to
+        ``pending`` with ``reason``, its root, files and README forgotten, its metadata kept; the
+        next run that lists it mirrors it again."""
+        _check(type, ENTITY_TYPES, "entity type")
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE entities SET status = 'pending', sha = NULL, root_cid = NULL, root_tsize = NULL,"
+                " size_bytes = NULL, file_count = NULL, readme_cid = NULL, mirrored_at = NULL, attempts = 0,"
+                " last_error = NULL, reason = ?, updated_at = ? WHERE type = ? AND id = ?",
+                (reason, time.time(), type, id),
+            )
+            db.execute("DELETE FROM files WHERE type = ? AND entity_id = ?", (type, id))
+            db.execute("DELETE FROM readmes WHERE type = ? AND entity_id = ?", (type, id))
+
+    def merge_from(self, path: Path) -> list[tuple[str, str]]:
+        """Fold another machine's state database (``--shard``) into this one, in one transaction:
+        its runs with their trending lists (new ids; a run already merged is not added twice), its
+        provenance edges, and each entity it holds that this one lacks, or holds mirrored more
+        recently, with its files and README. Returns the ``(type, id)`` taken. Both databases must be
+        at this code's schema version (open the other once with ``StateStore`` to upgrade it)."""
+        with StateStore(path, readonly=True):  # the same schema version, or a clear error
+            pass
+        with self._connection() as db:
+            db.execute("ATTACH DATABASE ? AS src", (f"{Path(path).resolve().as_uri()}?mode=ro",))
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    taken = _merge(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                db.execute("DETACH DATABASE src")
+        return taken
+
+    def set_root_tsize(self, type: str, id: str, tsize: int) -> None:
+        """Record a root's cumulative size for a repo mirrored before it was recorded at mirror time."""
+        with self._transaction() as db:
+            db.execute("UPDATE entities SET root_tsize = ? WHERE type = ? AND id = ?", (tsize, type, id))
+
+    def backup(self, path: Path) -> None:
+        """A consistent copy of the whole database at ``path`` (SQLite's online backup: writers
+        may go on meanwhile), as one file with no WAL beside it."""
+        target = sqlite3.connect(path)
+        try:
+            with self._connection() as db:
+                db.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot copy the state database to {path}: {exc}") from exc
+        finally:
+            target.close()
+
     # -- provenance edges ----------------------------------------------------------------------
     def replace_edges(self, src: str, edges: Iterable[EdgeRow], warnings: Iterable[str] = ()) -> list[EdgeRow]:
         """Make ``edges`` the outgoing edges of node ``src`` and ``warnings`` its warnings, in one
@@ -775,6 +882,42 @@ class StateStore:
                     db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+
+def _merge(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    """The body of :meth:`StateStore.merge_from`, inside its transaction, ``src`` attached."""
+    for run in db.execute(f"SELECT {RUN_COLUMNS} FROM src.runs ORDER BY id").fetchall():
+        run_id, key, status, started_at, ended_at, stats, log = run[:7]
+        if db.execute("SELECT 1 FROM runs WHERE key = ? AND started_at = ? AND ended_at IS ?",
+                      (key, started_at, ended_at)).fetchone():
+            continue  # merged before
+        if status in ("pending", "running"):  # that machine's run never finished
+            status = "interrupted"
+        new_id = db.execute(
+            "INSERT INTO runs (key, status, started_at, ended_at, stats, log) VALUES (?, ?, ?, ?, ?, ?)",
+            (key, status, started_at, ended_at, stats, log),
+        ).lastrowid
+        db.execute(f"INSERT INTO trending (run_id, type, {TRENDING_COLUMNS}) SELECT ?, type, {TRENDING_COLUMNS}"
+                   " FROM src.trending WHERE run_id = ?", (new_id, run_id))
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA main.table_info(entities)"))
+    taken = db.execute(
+        "SELECT s.type, s.id FROM src.entities s LEFT JOIN entities m ON m.type = s.type AND m.id = s.id"
+        " WHERE m.id IS NULL OR (s.status = 'done' AND (m.status != 'done'"
+        " OR coalesce(s.mirrored_at, 0) > coalesce(m.mirrored_at, 0)))"
+    ).fetchall()
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS merge_taken (type TEXT, id TEXT, PRIMARY KEY (type, id))")
+    db.execute("DELETE FROM merge_taken")
+    db.executemany("INSERT INTO merge_taken VALUES (?, ?)", taken)
+    where = "WHERE (type, {id}) IN (SELECT type, id FROM merge_taken)"
+    db.execute(f"INSERT OR REPLACE INTO entities ({columns}) SELECT {columns} FROM src.entities {where.format(id='id')}")
+    db.execute("UPDATE entities SET status = 'pending', owner_pid = NULL, owner_tag = NULL, claimed_sha = NULL"
+               f" WHERE status = 'in_progress' AND {where.format(id='id')[6:]}")
+    for table in ("files", "readmes"):
+        db.execute(f"DELETE FROM {table} {where.format(id='entity_id')}")
+        db.execute(f"INSERT INTO {table} SELECT * FROM src.{table} {where.format(id='entity_id')}")
+    db.execute("INSERT OR IGNORE INTO edges SELECT * FROM src.edges")
+    db.execute("INSERT OR IGNORE INTO provenance_warnings SELECT * FROM src.provenance_warnings")
+    return [(t, i) for t, i in taken]
 
 
 def _run_filter(key: str | None, status: str | None) -> tuple[str, tuple[str, ...]]:

@@ -1,17 +1,37 @@
 """The seam between the mirror and where content lives (like an httpx transport).
 
-The scraper pipeline talks only to :class:`Storage`. The embedded store is the first backend;
-a Kubo daemon and an IPFS Cluster plug in later behind the same few methods, so no scraper
-changes when a user switches backend.
+The scraper pipeline talks only to :class:`Storage`; three backends implement it:
+
+* :class:`~.embedded.EmbeddedStore` — blocks on local disk, no daemon (the default);
+* :class:`~.remote.RemoteStore` over :class:`~.kubo.KuboRemote` — a Kubo daemon's RPC API;
+* :class:`~.remote.RemoteStore` over :class:`~.cluster.ClusterRemote` — an IPFS Cluster.
+
+CIDs are always decided by the project's own importer (Kubo-identical), whichever backend holds
+the blocks: a remote backend receives them as one CAR per pinned DAG. The protocol holds only what
+every backend can honour; what only the embedded store can do (gc and its guard, verify, CAR
+import) stays on it.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 from ..ipfs.cid import CID
 from ..ipfs.importer import ByteSource, Node
+
+
+class StorageStat(Protocol):
+    """What ``stat()`` answers, whichever backend: ``None`` where a backend cannot tell."""
+
+    @property
+    def blocks(self) -> int | None: ...
+
+    @property
+    def bytes_stored(self) -> int | None: ...
+
+    @property
+    def pins(self) -> int: ...
 
 
 @runtime_checkable
@@ -23,7 +43,8 @@ class Storage(Protocol):
         """Build the directory DAG holding already-added ``files`` (path → node) and empty ``dirs``."""
 
     def pin(self, cid: CID, name: str | None = None) -> None:
-        """Pin a complete DAG recursively so it survives garbage collection."""
+        """Pin a complete DAG recursively under ``name``, so it survives garbage collection; when
+        this returns, the backend holds it (a remote backend has confirmed the pin)."""
 
     def unpin(self, cid: CID) -> None: ...
 
@@ -31,6 +52,11 @@ class Storage(Protocol):
 
     def cat(self, cid: CID) -> Iterator[bytes]:
         """A file's bytes, streamed."""
+
+    def export_car(self, cid: CID, fileobj: BinaryIO) -> int:
+        """The DAG under ``cid`` as CAR v1 (what ``ipfs dag export`` writes); returns the block count."""
+
+    def stat(self) -> StorageStat: ...
 
     def writing(self) -> AbstractContextManager[None]:
         """Hold while adding and then pinning, so a concurrent GC cannot collect the new blocks."""
