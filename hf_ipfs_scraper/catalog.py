@@ -23,6 +23,7 @@ from .provenance.tracker import ProvenanceTracker
 from .records import REPO_TYPES
 from .search import SearchIndex, SearchPage, SearchQuery
 from .state import EntityState, FileRecord, Run, StateStore, TrendingRow
+from .storage.base import ContentReader
 from .storage.embedded import EmbeddedStore
 
 if TYPE_CHECKING:
@@ -33,7 +34,10 @@ if TYPE_CHECKING:
 class Catalog:
     """What an output directory holds: entities, runs, trending snapshots, files, READMEs, provenance."""
 
-    def __init__(self, output_dir: str | os.PathLike[str], *, store_path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, output_dir: str | os.PathLike[str], *, store_path: str | os.PathLike[str] | None = None,
+        content: ContentReader | None = None,
+    ) -> None:
         self.output_dir = Path(output_dir)
         path = self.output_dir / "state.sqlite"
         if not path.is_file():
@@ -41,6 +45,7 @@ class Catalog:
         self.state = StateStore(path, readonly=True)
         self._store_path = Path(store_path) if store_path is not None else self.output_dir / "ipfs"
         self._store: EmbeddedStore | None = None
+        self._content = content  # a daemon's, when the archive is pinned there (else the store)
         self._search: SearchIndex | None = None
         self.provenance = ProvenanceTracker(self.state)
 
@@ -79,11 +84,17 @@ class Catalog:
             return text
         from .ipfs.cid import CID
 
-        return b"".join(self.store.cat(CID.parse(cid))).decode("utf-8", "replace")
+        return b"".join(self.content.cat(CID.parse(cid))).decode("utf-8", "replace")
+
+    @property
+    def content(self) -> ContentReader:
+        """Where file bytes are read: the daemon or cluster given, else the embedded store."""
+        return self._content if self._content is not None else self.store
 
     @property
     def store(self) -> EmbeddedStore:
-        """The block store, opened read-only on first use."""
+        """The embedded block store, opened read-only on first use (block-level readers, such as
+        the trustless gateway, need it; file readers use :attr:`content`)."""
         if self._store is None:
             self._store = EmbeddedStore(self._store_path, readonly=True, create=False)
         return self._store

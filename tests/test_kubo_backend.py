@@ -216,3 +216,27 @@ def test_publish_points_the_keys_ipns_name_at_the_new_snapshot(emu, hf_env, kubo
     embedded = subprocess.run([*CLI, "--output-dir", str(tmp_path / "e"), "models", "--limit", "1", "--publish", "self"],
                               env=env, capture_output=True, text=True, timeout=60)
     assert embedded.returncode == 1 and "needs the Kubo backend" in embedded.stderr and "Traceback" not in embedded.stderr
+
+
+def test_serve_reads_an_archive_pinned_in_the_daemon(emu, kubo_api, tmp_path) -> None:
+    import httpx2
+
+    from hf_ipfs_scraper.storage.remote import RemoteReader
+    from hf_ipfs_scraper.web.app import create_app
+    from tests.test_web_hub import ServerThread
+
+    config = _config(emu, tmp_path / "out", kubo_api.url)
+    with Mirror(config) as mirror:
+        assert mirror.scrape_models(limit=2).mirrored == 2
+    assert not (config.output_dir / "ipfs").exists()  # nothing local: the daemon holds it
+    app = create_app(config.output_dir, remote=lambda: RemoteReader(_daemon(kubo_api.url)))
+    repo = CORPUS[0]
+    with ServerThread(app) as server, httpx2.Client(base_url=server.url, timeout=30) as client:
+        for f in repo.files:
+            got = client.get(f"/{repo.id}/resolve/main/{f.path}")
+            assert got.status_code == 200 and got.content == f.data, f.path
+        part = client.get(f"/{repo.id}/resolve/main/model.safetensors", headers={"Range": "bytes=300000-300099"})
+        wanted = next(f.data for f in repo.files if f.path == "model.safetensors")[300000:300100]
+        assert part.status_code == 206 and part.content == wanted
+    with pytest.raises(Exception, match="trustless gateway reads blocks from the embedded store"):
+        create_app(config.output_dir, gateway=True, remote=lambda: RemoteReader(_daemon(kubo_api.url)))

@@ -16,7 +16,9 @@ import sys
 from typing import Any
 
 from ..catalog import Catalog
-from ..config import Config
+from ..storage.backends import open_remote
+from ..storage.remote import RemoteReader
+from ..config import BACKENDS, Config
 from ..errors import InvalidInputError
 
 
@@ -28,9 +30,11 @@ def register(groups: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    parser.add_argument("--backend", choices=BACKENDS, help="where the archive's content is pinned (storage.backend)")
+    parser.add_argument("--kubo-api", metavar="ADDR", help="Kubo RPC address (kubo.api, KUBO_API_URL)")
     parser.add_argument("--gateway", action="store_true",
                         help="also serve /ipfs/{cid}[/path] as a read-only trustless gateway: raw blocks and CARs")
-    parser.set_defaults(run=_serve)
+    parser.set_defaults(run=_serve, overrides=lambda a: {"storage.backend": a.backend, "kubo.api": a.kubo_api})
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +71,8 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     from ..web.app import create_app
 
     Catalog(config.output_dir, store_path=config.store_path).close()  # no archive yet: one Error line
+    if config.storage_backend != "embedded":
+        open_remote(config).close()  # the daemon down: one Error line now, not a failed startup
     sock = listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     if not is_loopback(args.host):
@@ -75,7 +81,11 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     shown = f"[{host}]" if ":" in host else host
     gateway = " with a trustless gateway at /ipfs/" if args.gateway else ""
     print(f"serving {config.output_dir} on http://{shown}:{port}{gateway} (Ctrl-C to stop)", flush=True)
-    app = create_app(config.output_dir, store_path=config.store_path, gateway=args.gateway)
+    remote = None
+    if config.storage_backend != "embedded":  # the content is in the daemon or cluster
+        def remote() -> RemoteReader:
+            return RemoteReader(open_remote(config))
+    app = create_app(config.output_dir, store_path=config.store_path, gateway=args.gateway, remote=remote)
     # log_config=None: uvicorn logs through the root logger `--log-level` set (access lines at INFO)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
     try:

@@ -21,6 +21,15 @@ from ..ipfs.cid import CID
 from ..ipfs.importer import ByteSource, Node
 
 
+class ContentReader(Protocol):
+    """What a reader of an archive needs from where its content lives (``Catalog``, the web
+    layer): any backend, or a daemon alone (:class:`~.remote.RemoteReader`)."""
+
+    def has(self, cid: CID) -> bool: ...
+
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]: ...
+
+
 class StorageStat(Protocol):
     """What ``stat()`` answers, whichever backend: ``None`` where a backend cannot tell."""
 
@@ -50,8 +59,8 @@ class Storage(Protocol):
 
     def has(self, cid: CID) -> bool: ...
 
-    def cat(self, cid: CID) -> Iterator[bytes]:
-        """A file's bytes, streamed."""
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """A file's bytes (``length`` of them from ``offset``), streamed."""
 
     def export_car(self, cid: CID, fileobj: BinaryIO) -> int:
         """The DAG under ``cid`` as CAR v1 (what ``ipfs dag export`` writes); returns the block count."""

@@ -165,7 +165,7 @@ class RemoteStore:
     def has(self, cid: CID) -> bool:
         return self.spool.has(cid) or self._in_remote(cid)
 
-    def cat(self, cid: CID, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """From the spool while the DAG is still there (the pipeline reads a README before it
         pins), else from the remote."""
         if self.spool.has(cid):
@@ -183,3 +183,20 @@ class RemoteStore:
             self.remote.close()
         finally:
             self.spool.close()
+
+
+class RemoteReader:
+    """A daemon or cluster read alone, without a spool: what ``serve`` and a ``Catalog`` need to
+    read an archive whose content lives there (the mirror may be writing the spool meanwhile)."""
+
+    def __init__(self, remote: Remote) -> None:
+        self.remote = remote
+
+    def has(self, cid: CID) -> bool:
+        return self.remote.has(cid)
+
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        return self.remote.cat(cid, offset, length)
+
+    def close(self) -> None:
+        self.remote.close()

@@ -17,12 +17,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable
 
 from fastapi import Depends, FastAPI, Request
 
 from ..catalog import Catalog
-from ..errors import StoreError
+from ..errors import InvalidInputError, StoreError
+from ..storage.remote import RemoteReader
 
 
 def get_catalog(request: Request) -> Catalog:
@@ -34,22 +35,33 @@ def get_catalog(request: Request) -> Catalog:
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 
-def create_app(output_dir: Path, *, store_path: Path | None = None, gateway: bool = False) -> FastAPI:
+def create_app(
+    output_dir: Path, *, store_path: Path | None = None, gateway: bool = False,
+    remote: Callable[[], RemoteReader] | None = None,
+) -> FastAPI:
     """The app serving the archive in ``output_dir`` (block store: ``store_path``, default
-    ``<output_dir>/ipfs``); ``gateway``: also the trustless gateway at ``/ipfs/``. Nothing is
-    opened until the server starts it."""
+    ``<output_dir>/ipfs``); ``gateway``: also the trustless gateway at ``/ipfs/`` (embedded store
+    only); ``remote``: opens the daemon or cluster that holds the content instead of the store.
+    Nothing is opened until the server starts it."""
+    if gateway and remote is not None:
+        raise InvalidInputError("the trustless gateway reads blocks from the embedded store; with a daemon, "
+                                "use the daemon's own gateway (Kubo: http://127.0.0.1:8080/ipfs/<cid>)")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        catalog = Catalog(output_dir, store_path=store_path)
+        reader = remote() if remote is not None else None
+        catalog = Catalog(output_dir, store_path=store_path, content=reader)
         try:
-            catalog.store  # noqa: B018 - open it now, once, before any worker thread asks
+            if reader is None:
+                catalog.store  # noqa: B018 - open it now, once, before any worker thread asks
             with contextlib.suppress(StoreError):  # no index yet: search routes say so when asked
                 catalog.search_index  # noqa: B018 - the same, for the search index
             app.state.catalog = catalog
             yield
         finally:
             catalog.close()
+            if reader is not None:
+                reader.close()
 
     from . import api, gateway as trustless_gateway, hub, jobs, page  # imported here, not at the top: the routers import CatalogDep from this module
 

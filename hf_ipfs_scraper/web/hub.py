@@ -205,7 +205,7 @@ def resolve(catalog: Catalog, request: Request, repo_type: str, repo_id: str, re
     if record is None:
         raise EntryNotFoundError("Entry not found", commit=entity.sha)
     cid = CID.parse(record.cid)
-    if not catalog.store.has(cid):
+    if not catalog.content.has(cid):
         raise ContentMissingError(f"the archive lacks the blocks of {path} ({cid})", commit=entity.sha)
     headers = file_headers(record, entity, catalog)
     if headers["ETag"] in (tag.strip() for tag in (request.headers.get("If-None-Match") or "").split(",")):
@@ -222,7 +222,7 @@ def resolve(catalog: Catalog, request: Request, repo_type: str, repo_id: str, re
     status = 206 if span is not None else 200
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
-    return StreamingResponse(in_thread(catalog.store.cat(cid, offset=start, length=stop - start)), status, headers)
+    return StreamingResponse(in_thread(catalog.content.cat(cid, offset=start, length=stop - start)), status, headers)
 
 
 # -- routes --------------------------------------------------------------------------------------

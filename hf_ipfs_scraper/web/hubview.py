@@ -46,7 +46,7 @@ def blob_id(record: FileRecord, catalog: Catalog) -> str:
     if record.sha256:
         return git_id(b"blob", lfs_pointer(record.sha256, record.size))
     digest = hashlib.sha1(b"blob %d\0" % record.size)
-    for piece in catalog.store.cat(CID.parse(record.cid)):
+    for piece in catalog.content.cat(CID.parse(record.cid)):
         digest.update(piece)
     return digest.hexdigest()
 
