@@ -240,3 +240,19 @@ def test_serve_reads_an_archive_pinned_in_the_daemon(emu, kubo_api, tmp_path) ->
         assert part.status_code == 206 and part.content == wanted
     with pytest.raises(Exception, match="trustless gateway reads blocks from the embedded store"):
         create_app(config.output_dir, gateway=True, remote=lambda: RemoteReader(_daemon(kubo_api.url)))
+
+
+def test_cidv1_roots_are_the_daemons_too_whatever_base_it_answers_in(emu, kubo_api, tmp_path) -> None:
+    """The JavaScript node names CIDv1 in base58btc (zb2r...), Kubo in base32: both parse to ours."""
+    config = _config(emu, tmp_path / "out", kubo_api.url, **{"store.profile": "unixfs-v1-2025"})
+    with Mirror(config) as mirror:
+        assert mirror.scrape_models(limit=2).mirrored == 2
+    daemon = _daemon(kubo_api.url)
+    pinned = {p.cid: p.name for p in daemon.pins()}
+    with StateStore(config.output_dir / "state.sqlite") as state:
+        for entity in state.iter_entities("model", status="done"):
+            root = CID.parse(entity.root_cid or "")
+            assert root.version == 1 and pinned[root] == f"model:{entity.id}"
+            for record in state.files("model", entity.id):
+                assert CID.parse(record.cid).version == 1 and daemon.has(CID.parse(record.cid))
+    daemon.close()
