@@ -256,3 +256,19 @@ def test_cidv1_roots_are_the_daemons_too_whatever_base_it_answers_in(emu, kubo_a
             for record in state.files("model", entity.id):
                 assert CID.parse(record.cid).version == 1 and daemon.has(CID.parse(record.cid))
     daemon.close()
+
+
+def test_a_daemon_that_reports_another_pinned_root_is_an_error_and_nothing_is_recorded(
+    emu, kubo_api, tmp_path, monkeypatch
+) -> None:
+    """No real daemon misreports its pins; the answer is replaced to check what the mirror does."""
+    config = _config(emu, tmp_path / "out", kubo_api.url)
+    with Mirror(config) as mirror:
+        remote = mirror._remote
+        assert remote is not None
+        other = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"  # the empty directory
+        monkeypatch.setattr(remote.remote._client.pin, "add", lambda *a, **k: {"Pins": [other]})  # type: ignore[attr-defined]
+        summary = mirror.scrape_models(limit=1)
+    assert summary.failed == 1 and f"reports pinning {other} for the DAG whose root is" in summary.failures[0][1]
+    with StateStore(config.output_dir / "state.sqlite") as state:
+        assert state.get("model", CORPUS[0].id).status == "failed"  # type: ignore[union-attr]

@@ -16,7 +16,12 @@ class PieceReader:
         self._pieces = pieces
         self._copy = copy
         self._buffer = bytearray()
+        self._read = 0
         self.error: BaseException | None = None
+
+    def tell(self) -> int:
+        """The bytes read so far."""
+        return self._read
 
     def read(self, n: int = -1) -> bytes:
         try:
@@ -33,4 +38,5 @@ class PieceReader:
         cut = len(self._buffer) if n < 0 else min(n, len(self._buffer))
         out = bytes(self._buffer[:cut])
         del self._buffer[:cut]
+        self._read += cut
         return out
