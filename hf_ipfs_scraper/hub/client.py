@@ -9,6 +9,7 @@ needed; a repo costs one tree request plus one GET per file it does not already 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import httpx2
@@ -20,8 +21,9 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.hf_api import DatasetInfo, ModelInfo, SpaceInfo
 from huggingface_hub.hf_api import RepoFile as _ApiRepoFile
-from huggingface_hub.utils import build_hf_headers
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
 
 from ..errors import HubError, RepoUnavailableError
 from ..records import RepoFile, RepoRecord
@@ -31,6 +33,14 @@ from .viewer import ViewerClient
 logger = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPage:
+    """One page of a listing: its repos, and the URL of the next page (None after the last)."""
+
+    records: list[RepoRecord]
+    next_url: str | None
 
 
 class HubClient:
@@ -88,6 +98,46 @@ class HubClient:
             raise HubError(f"listing trending {repo_type}s failed: {exc}") from exc
         except httpx2.TransportError as exc:
             raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
+
+    def listing_pages(
+        self,
+        repo_type: str,
+        *,
+        expand: Iterable[str],
+        record: type[RepoRecord],
+        sort: str | None = None,
+        descending: bool = False,
+        page_size: int = MAX_PAGE,
+        resume_url: str | None = None,
+    ) -> Iterator[ListingPage]:
+        """Every repo of a type, a page (one request) at a time, each with the URL of the next.
+
+        ``huggingface_hub``'s listings follow the Hub's ``Link: <url>; rel="next"`` cursors
+        internally and never show them; a walk of the whole Hub records each page's cursor so a
+        killed walk resumes at the page it was on (``resume_url``) instead of at the start. The
+        requests go through the same shared session, hence the same rate limiter."""
+        info_type = {"model": ModelInfo, "dataset": DatasetInfo, "space": SpaceInfo}[repo_type]
+        url: str | None = resume_url or f"{self.endpoint}/api/{repo_type}s"
+        params: dict[str, Any] | None = None
+        if resume_url is None:
+            params = {"limit": min(page_size, MAX_PAGE), "expand": list(expand)}
+            if sort is not None:
+                params |= {"sort": sort, "direction": -1 if descending else 1}
+        headers = build_hf_headers(token=self.token or False)
+        while url is not None:
+            try:
+                response = get_session().get(url, params=params, headers=headers)
+                hf_raise_for_status(response)
+                items = response.json()
+            except HfHubHTTPError as exc:
+                raise HubError(f"listing {repo_type}s failed: {exc}") from exc
+            except httpx2.TransportError as exc:
+                raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
+            except ValueError as exc:
+                raise HubError(f"listing {repo_type}s: the Hub answered something that is not JSON: {exc}") from exc
+            url = response.links.get("next", {}).get("url")
+            params = None  # the next URL carries the whole query, cursor included
+            yield ListingPage([record.from_api(info_type(**item)) for item in items], url)
 
     def tree(self, record: RepoRecord) -> list[RepoFile]:
         """Every file of the repo at ``record.sha``: one recursive tree listing."""
