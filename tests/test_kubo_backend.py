@@ -272,3 +272,27 @@ def test_a_daemon_that_reports_another_pinned_root_is_an_error_and_nothing_is_re
     assert summary.failed == 1 and f"reports pinning {other} for the DAG whose root is" in summary.failures[0][1]
     with StateStore(config.output_dir / "state.sqlite") as state:
         assert state.get("model", CORPUS[0].id).status == "failed"  # type: ignore[union-attr]
+
+
+def test_prune_unpins_from_the_daemon_what_left_the_lists(emu, kubo_api, tmp_path) -> None:
+    config = _config(emu, tmp_path / "out", kubo_api.url)
+    for top in ("org/model-4", "org/model-0"):  # run 1 lists model-4 first, run 2 model-0
+        emu.set_trending(top, 1000)
+        with Mirror(config) as mirror:
+            assert mirror.scrape_models(limit=1).status == "completed"
+            mirror.snapshot()
+        emu.set_trending(top, 0)
+    with StateStore(config.output_dir / "state.sqlite") as state:
+        gone = state.get("model", "org/model-4")
+        assert gone is not None and gone.root_cid
+        first_snapshot = state.snapshots()[-1].cid
+    with Mirror(config) as mirror:
+        result = mirror.prune(keep_runs=1)
+    assert [e.id for e in result.plan.unpin] == ["org/model-4"] and result.notes  # the daemon's gc frees it
+    daemon = _daemon(kubo_api.url)
+    pinned = {str(p.cid) for p in daemon.pins()}
+    assert gone.root_cid not in pinned and first_snapshot not in pinned
+    with StateStore(config.output_dir / "state.sqlite") as state:
+        kept = state.get("model", "org/model-0")
+        assert kept is not None and kept.root_cid in pinned
+    daemon.close()
