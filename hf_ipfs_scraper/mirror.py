@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Generic, Mapping, TypeVar
+from typing import Callable, Generic, Iterable, Mapping, TypeVar
 
 from .catalog import Catalog
 from .config import Config, load_config
@@ -36,6 +36,7 @@ from .search import SearchDoc, SearchIndex
 from .merge import MergeResult, merge_archive
 from .retention import PruneResult, plan_prune, prune
 from .snapshot import take_snapshot
+from .walk import WalkSummary, walk_hub
 from .state import SnapshotRow, StateStore, TrendingRow
 from .storage.backends import open_remote
 from .storage.base import Storage
@@ -223,6 +224,16 @@ class Mirror:
                 break
             sleep(max(0.0, interval - (time.monotonic() - began)))
         return summaries
+
+    def catalog(self, types: Iterable[str] | None = None, *, full: bool = False) -> list[WalkSummary]:
+        """Walk the Hub's listings for the metadata of every repo of ``types`` (default: all three),
+        no content: a full walk the first time (or with ``full``: it also finds what is gone),
+        then refreshes of what changed; resumable where it stopped (see :mod:`.walk`)."""
+        kinds = list(types) if types is not None else list(REPO_TYPES)
+        for repo_type in kinds:
+            self.scraper(repo_type)  # an unknown type fails before any request
+        return [walk_hub(t, state=self.state, client=self.client, limiter=self.limiter, provenance=self.provenance,
+                         full=full) for t in kinds]
 
     def snapshot(self, *, publish: str | None = None) -> SnapshotRow:
         """Pin one directory linking every mirrored repo (and the trending lists, the state, the

@@ -21,6 +21,7 @@ from . import provenance as provenance_commands
 from . import search as search_commands
 from . import serve as serve_commands
 from . import snapshot as snapshot_commands
+from . import walk as walk_commands
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     ipfs_commands.register(groups)
     serve_commands.register(groups)
     snapshot_commands.register(groups)
+    walk_commands.register(groups)
     return parser
 
 

@@ -139,6 +139,19 @@ class HubClient:
             params = None  # the next URL carries the whole query, cursor included
             yield ListingPage([record.from_api(info_type(**item)) for item in items], url)
 
+    def current_id(self, repo_type: str, repo_id: str) -> str | None:
+        """The id the Hub answers for ``repo_id`` now: another one when it was renamed (the Hub
+        redirects the old id), itself when unchanged; :class:`RepoUnavailableError` when it is gone."""
+        try:
+            info = self.api.repo_info(repo_id, repo_type=repo_type, expand=["sha"])  # type: ignore[arg-type]  # a valid field of every type
+        except (RepositoryNotFoundError, GatedRepoError, DisabledRepoError) as exc:
+            raise RepoUnavailableError("not_found", f"{repo_type} {repo_id}: {exc}") from exc
+        except HfHubHTTPError as exc:
+            raise HubError(f"{repo_type} {repo_id}: {exc}") from exc
+        except httpx2.TransportError as exc:
+            raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
+        return str(info.id) if info.id else None
+
     def tree(self, record: RepoRecord) -> list[RepoFile]:
         """Every file of the repo at ``record.sha``: one recursive tree listing."""
         try:

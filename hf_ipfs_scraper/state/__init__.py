@@ -17,6 +17,7 @@ from .rows import (
     SnapshotRow,
     StoredBlob,
     TrendingRow,
+    WalkRow,
 )
 from .store import StateStore
 
@@ -32,4 +33,5 @@ __all__ = [
     "StateStore",
     "StoredBlob",
     "TrendingRow",
+    "WalkRow",
 ]

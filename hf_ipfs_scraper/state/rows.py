@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 ENTITY_TYPES = ("model", "dataset", "space")
-ENTITY_STATUSES = ("pending", "in_progress", "done", "failed", "skipped")
+ENTITY_STATUSES = ("pending", "in_progress", "done", "failed", "skipped", "listed")
 RUN_STATUSES = ("pending", "running", "completed", "failed", "interrupted")
 RUN_END_STATUSES = ("completed", "failed", "interrupted")
 
@@ -83,6 +83,9 @@ class EntityState:
     readme_cid: str | None = None
     mirrored_at: float | None = None
     root_tsize: int | None = None  # the root DAG's cumulative block size, as a directory link needs it
+    listed_at: float | None = None  # the last catalog walk that listed it
+    gone_at: float | None = None  # a full walk no longer found it (it is never deleted)
+    renamed_to: str | None = None  # the id the Hub now redirects it to
 
     @property
     def node(self) -> str:
@@ -187,6 +190,27 @@ class SnapshotRow:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class WalkRow:
+    """One walk of a whole listing (``hf-ipfs-scraper catalog``): ``full`` or ``refresh``, and how
+    far it got; ``next_url`` is the page a resumed walk asks next."""
+
+    id: int
+    type: str
+    kind: str
+    status: str
+    started_at: float
+    ended_at: float | None
+    next_url: str | None
+    pages: int
+    listed: int
+    changed: int
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class RunMember(NamedTuple):
     """One repo of a run's trending list with the entity columns a listing filters and sorts on:
     read for every repo of a run in one query, so a page needs full entities for its rows only.
@@ -214,11 +238,12 @@ JSON_COLUMNS = frozenset({"languages", "tags", "task_categories", "card_data"})
 ENTITY_COLUMNS = (
     "type, id, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, "
     "metadata, owner_pid, " + ", ".join(META_COLUMNS)
-    + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize"
+    + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize, listed_at, gone_at, renamed_to"
 )
 FILE_COLUMNS = "type, entity_id, path, size, oid, sha256, cid, tsize, recorded_at"
 TRENDING_COLUMNS = "rank, id, trending_score, likes, downloads, captured_at"
 SNAPSHOT_COLUMNS = "id, cid, created_at, runs, repos, tsize, published"
+WALK_COLUMNS = "id, type, kind, status, started_at, ended_at, next_url, pages, listed, changed, error"
 
 
 def run_from_row(row: tuple[Any, ...]) -> Run:
@@ -240,11 +265,13 @@ def entity_from_row(row: tuple[Any, ...]) -> EntityState:
         values[name] = value
     if values["private"] is not None:
         values["private"] = bool(values["private"])
-    size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize = row[13 + len(META_COLUMNS) :]
+    size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize, listed_at, gone_at, renamed_to = row[
+        13 + len(META_COLUMNS) :
+    ]
     return EntityState(
         type_, id_, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, metadata, pid,
         **values, size_bytes=size_bytes, total_bytes=total_bytes, file_count=file_count, readme_cid=readme_cid,
-        mirrored_at=mirrored_at, root_tsize=root_tsize,
+        mirrored_at=mirrored_at, root_tsize=root_tsize, listed_at=listed_at, gone_at=gone_at, renamed_to=renamed_to,
     )
 
 

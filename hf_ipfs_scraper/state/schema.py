@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from ..errors import StoreError
 
@@ -24,6 +24,7 @@ class Migration(NamedTuple):
     version: int
     name: str
     sql: str
+    run: Callable[[sqlite3.Connection], None] | None = None  # a step SQL text cannot say, after ``sql``
 
 
 _V1 = """
@@ -170,10 +171,56 @@ CREATE TABLE snapshot_roots (
 CREATE INDEX snapshot_roots_by_cid ON snapshot_roots (root_cid);
 """
 
+# The whole-Hub catalog (``walk.py``): entities known from a listing only are ``listed`` (metadata,
+# no content); when each walk saw them last, when a full walk found them gone, what the Hub
+# redirects a renamed one to; and each walk's progress, so a killed walk resumes at its page.
+_V4 = """
+ALTER TABLE entities ADD COLUMN listed_at REAL;
+ALTER TABLE entities ADD COLUMN gone_at REAL;
+ALTER TABLE entities ADD COLUMN renamed_to TEXT;
+CREATE INDEX entities_by_listing ON entities (type, listed_at);
+CREATE TABLE walks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    type        TEXT NOT NULL CHECK (type IN ('model', 'dataset', 'space')),
+    kind        TEXT NOT NULL CHECK (kind IN ('full', 'refresh')),
+    status      TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted', 'failed')),
+    started_at  REAL NOT NULL,
+    ended_at    REAL,
+    next_url    TEXT,                       -- the page to ask next (NULL: from the start)
+    pages       INTEGER NOT NULL DEFAULT 0,
+    listed      INTEGER NOT NULL DEFAULT 0,
+    changed     INTEGER NOT NULL DEFAULT 0, -- new, or listed with another revision or date
+    error       TEXT
+);
+CREATE INDEX walks_by_type ON walks (type, id);
+"""
+
+
+def _allow_listed(db: sqlite3.Connection) -> None:
+    """Widen the entity status CHECK by one value, ``listed``: SQLite's documented way for a change
+    that leaves every stored row valid (editing the schema text, not rebuilding a table of
+    millions of rows, whose foreign keys would cascade a DROP into the files)."""
+    (version,) = db.execute("PRAGMA schema_version").fetchone()
+    old = "CHECK (status IN ('pending', 'in_progress', 'done', 'failed', 'skipped'))"
+    new = "CHECK (status IN ('pending', 'in_progress', 'done', 'failed', 'skipped', 'listed'))"
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        changed = db.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'entities'"
+            " AND instr(sql, ?) > 0", (old, new, old),
+        ).rowcount
+        if changed != 1:
+            raise StoreError("the entities table does not have the status check this migration widens")
+        db.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, entities, files, trending", _V1),
     Migration(2, "entity metadata columns, readmes, provenance edges", _V2),
     Migration(3, "root tsize, snapshots", _V3),
+    Migration(4, "listed entities, walks", _V4, _allow_listed),
 )
 
 _MIGRATIONS_TABLE = """
@@ -213,6 +260,8 @@ def migrate(db: sqlite3.Connection, where: str, migrations: tuple[Migration, ...
                 continue
             for statement in _statements(migration.sql):
                 db.execute(statement)
+            if migration.run is not None:
+                migration.run(db)
             db.execute(
                 "INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, time.time()),

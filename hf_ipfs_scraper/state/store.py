@@ -57,6 +57,8 @@ from .rows import (
     SnapshotRow,
     StoredBlob,
     TrendingRow,
+    WALK_COLUMNS,
+    WalkRow,
     entity_from_row,
     file_from_row,
     run_from_row,
@@ -341,7 +343,7 @@ class StateStore:
                 f"INSERT INTO entities (type, id, status, head_sha, first_seen, updated_at, metadata, {names})"
                 f" VALUES (?, ?, 'pending', ?, ?, ?, ?, {', '.join('?' * len(META_COLUMNS))})"
                 " ON CONFLICT (type, id) DO UPDATE SET"
-                f" status = CASE WHEN {reset} THEN 'pending' ELSE status END,"
+                f" status = CASE WHEN {reset} OR status = 'listed' THEN 'pending' ELSE status END,"
                 f" attempts = CASE WHEN {reset} THEN 0 ELSE attempts END,"
                 f" last_error = CASE WHEN {reset} THEN NULL ELSE last_error END,"
                 f" reason = CASE WHEN {reset} THEN NULL ELSE reason END,"
@@ -709,6 +711,105 @@ class StateStore:
                 "SELECT cid, size, text FROM readmes WHERE type = ? AND entity_id = ?", (type, id)
             ).fetchone()
         return None if row is None else (row[0], row[1], row[2])
+
+    # -- the whole-Hub catalog (walk.py) --------------------------------------------------------
+    def start_walk(self, type: str, kind: str) -> WalkRow:
+        _check(type, ENTITY_TYPES, "entity type")
+        _check(kind, ("full", "refresh"), "walk kind")
+        with self._transaction() as db:
+            walk_id = db.execute("INSERT INTO walks (type, kind, status, started_at) VALUES (?, ?, 'running', ?)",
+                                 (type, kind, time.time())).lastrowid
+            return self._walk(db, int(walk_id or 0))
+
+    def unfinished_walk(self, type: str) -> WalkRow | None:
+        """The newest walk of ``type`` that did not finish (killed, interrupted): it resumes."""
+        with self._connection() as db:
+            row = db.execute(f"SELECT {WALK_COLUMNS} FROM walks WHERE type = ? ORDER BY id DESC LIMIT 1",
+                             (type,)).fetchone()
+        walk = None if row is None else WalkRow(*row)
+        return walk if walk is not None and walk.status in ("running", "interrupted") else None
+
+    def last_walk(self, type: str, kind: str | None = None, status: str = "completed") -> WalkRow | None:
+        where, args = ("AND kind = ?", (kind,)) if kind is not None else ("", ())
+        with self._connection() as db:
+            row = db.execute(f"SELECT {WALK_COLUMNS} FROM walks WHERE type = ? AND status = ? {where}"
+                             " ORDER BY id DESC LIMIT 1", (type, status, *args)).fetchone()
+        return None if row is None else WalkRow(*row)
+
+    def walk_page(
+        self, walk: WalkRow, entries: Iterable[tuple[str, str | None, dict[str, Any]]], next_url: str | None
+    ) -> int:
+        """One listing page of ``(id, sha, metadata)``, with the walk's progress, in one transaction:
+        a killed walk resumes at the page after the last one recorded, and never loses a page.
+
+        A repo new here is ``listed`` (metadata only); one already known keeps its status and its
+        mirror state (its metadata is refreshed; ``head_sha`` only while it is just listed, so the
+        mirror still sees a new revision as one). Returns how many were new or changed (another
+        revision or last-modified date than recorded)."""
+        entries = list(entries)
+        now = time.time()
+        names = ", ".join(META_COLUMNS)
+        with self._transaction() as db:
+            known = {
+                row[0]: row[1:] for row in _by_ids(
+                    db, "SELECT id, head_sha, last_modified, status FROM entities WHERE type = ? AND id IN ({marks})",
+                    walk.type, [e[0] for e in entries])
+            }
+            changed = 0
+            for repo_id, sha, metadata in entries:
+                old = known.get(repo_id)
+                new_date = metadata.get("last_modified")
+                if old is None or old[1] != new_date or (old[2] == "listed" and old[0] != sha):
+                    changed += 1
+            db.executemany(
+                f"INSERT INTO entities (type, id, status, head_sha, first_seen, updated_at, metadata, {names}, listed_at)"
+                f" VALUES (?, ?, 'listed', ?, ?, ?, ?, {', '.join('?' * len(META_COLUMNS))}, ?)"
+                " ON CONFLICT (type, id) DO UPDATE SET"
+                " head_sha = CASE WHEN status = 'listed' THEN excluded.head_sha ELSE head_sha END,"
+                " metadata = excluded.metadata,"
+                + "".join(f" {c} = excluded.{c}," for c in META_COLUMNS)
+                + " listed_at = excluded.listed_at, gone_at = NULL, updated_at = excluded.updated_at",
+                [(walk.type, repo_id, sha, now, now, _json(_without_card(metadata)), *_meta_columns(metadata), now)
+                 for repo_id, sha, metadata in entries],
+            )
+            db.execute(
+                "UPDATE walks SET next_url = ?, pages = pages + 1, listed = listed + ?, changed = changed + ?"
+                " WHERE id = ?", (next_url, len(entries), changed, walk.id),
+            )
+        return changed
+
+    def finish_walk(self, walk_id: int, status: str, error: str | None = None) -> WalkRow:
+        _check(status, ("completed", "interrupted", "failed"), "walk status")
+        with self._transaction() as db:
+            db.execute("UPDATE walks SET status = ?, ended_at = ?, error = ? WHERE id = ?",
+                       (status, time.time(), error, walk_id))
+            return self._walk(db, walk_id)
+
+    def mark_gone(self, type: str, unseen_since: float) -> list[str]:
+        """Entities a completed full walk that started at ``unseen_since`` did not list: ``gone_at``
+        now (never deleted: a mirrored repo's archive outlives it on the Hub). Returns their ids."""
+        now = time.time()
+        with self._transaction() as db:
+            ids = [i for (i,) in db.execute(
+                "SELECT id FROM entities WHERE type = ? AND gone_at IS NULL AND listed_at < ?", (type, unseen_since))]
+            db.executemany("UPDATE entities SET gone_at = ?, updated_at = ? WHERE type = ? AND id = ?",
+                           [(now, now, type, i) for i in ids])
+        return ids
+
+    def set_renamed(self, type: str, id: str, new_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE entities SET renamed_to = ?, updated_at = ? WHERE type = ? AND id = ?",
+                       (new_id, time.time(), type, id))
+
+    def walks(self, type: str | None = None, limit: int = 20) -> list[WalkRow]:
+        where, args = ("WHERE type = ?", (type,)) if type is not None else ("", ())
+        with self._connection() as db:
+            rows = db.execute(f"SELECT {WALK_COLUMNS} FROM walks {where} ORDER BY id DESC LIMIT ?", (*args, limit))
+            return [WalkRow(*row) for row in rows]
+
+    @staticmethod
+    def _walk(db: sqlite3.Connection, walk_id: int) -> WalkRow:
+        return WalkRow(*db.execute(f"SELECT {WALK_COLUMNS} FROM walks WHERE id = ?", (walk_id,)).fetchone())
 
     # -- snapshots -----------------------------------------------------------------------------
     def record_snapshot(

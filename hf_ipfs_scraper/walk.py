@@ -1,0 +1,139 @@
+"""The whole Hub's metadata, a listing page at a time: ``hf-ipfs-scraper catalog``.
+
+A **full walk** lists every repo of a type with the largest page the Hub gives (1,000) and every
+``expand`` field the scraper of that type records — two million models are about two thousand
+requests, and no request per repo. Each page is written in one transaction together with the
+walk's cursor (the page's ``Link: rel="next"`` URL), so a walk killed anywhere resumes at the page
+after the last one written and asks no page twice but the one in flight.
+
+A **refresh** (once a full walk has completed) lists by ``lastModified``, newest first, and stops
+at the first page whose entries are all as recorded: a day's changes cost a few requests. A full
+walk also finds what vanished: each repo it did not list is marked ``gone`` (never deleted), and
+asked for once, since the Hub redirects a renamed repo's old id to its new one (``renamed_to``).
+
+Repos known only from a walk are ``listed``: metadata, no content. A trending listing that names
+one makes it a mirror candidate like any other. Walks share the process's rate limiter, each
+registered as a scraper of its own, so a mirror running meanwhile keeps its share.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from .errors import HubError, RepoUnavailableError
+from .hub.client import HubClient
+from .provenance.tracker import ProvenanceTracker
+from .ratelimit import RateLimiter
+from .scrapers import SCRAPERS
+from .scrapers.base import RepoScraper
+from .state import StateStore, WalkRow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class WalkSummary:
+    """What one walk of one type did; ``str()`` is the line the CLI prints."""
+
+    repo_type: str
+    kind: str
+    walk_id: int
+    status: str = "running"
+    resumed: bool = False
+    pages: int = 0
+    listed: int = 0
+    changed: int = 0
+    gone: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    requests: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+
+    def __str__(self) -> str:
+        head = (f"catalog {self.repo_type}s: {self.kind} walk{' (resumed)' if self.resumed else ''} {self.status}"
+                f" in {self.seconds:.1f}s: {self.pages} pages, {self.listed} listed, {self.changed} new or changed,"
+                f" {len(self.gone)} gone, {len(self.renamed)} renamed; Hub requests: "
+                + (", ".join(f"{k} {v}" for k, v in sorted(self.requests.items())) or "none"))
+        return head if self.error is None else f"{head}\n  error: {self.error}"
+
+
+def walk_hub(
+    repo_type: str,
+    *,
+    state: StateStore,
+    client: HubClient,
+    limiter: RateLimiter,
+    provenance: ProvenanceTracker,
+    full: bool = False,
+    page_size: int = 1000,
+) -> WalkSummary:
+    """One walk of ``repo_type``'s listing (see the module docstring): full when asked, when no
+    full walk has completed yet, or to finish a killed full walk; otherwise a refresh."""
+    scraper = SCRAPERS[repo_type]
+    started = time.monotonic()
+    unfinished = state.unfinished_walk(repo_type)
+    if unfinished is not None and (unfinished.kind == "full" or not full):
+        walk, resumed = unfinished, True
+    else:
+        if unfinished is not None:
+            state.finish_walk(unfinished.id, "interrupted", "superseded by a full walk")
+        kind = "full" if full or state.last_walk(repo_type, "full") is None else "refresh"
+        walk, resumed = state.start_walk(repo_type, kind), False
+    summary = WalkSummary(repo_type, walk.kind, walk.id, resumed=resumed)
+    handle = limiter.register(f"catalog:{repo_type}s")
+    status = "failed"
+    try:
+        with handle.bind():
+            _walk_pages(walk, scraper, state, client, provenance, summary, page_size)
+            if walk.kind == "full":
+                _find_gone(walk.started_at, walk, state, client, summary)
+        status = "completed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except HubError as exc:  # the listing failed: the walk resumes at its page next time
+        summary.error = str(exc)
+        status = "interrupted"
+    finally:
+        limiter.unregister(handle)
+        state.finish_walk(walk.id, status, summary.error)
+        summary.status = status
+        summary.requests = dict(handle.requests)
+        summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _walk_pages(
+    walk: WalkRow, scraper: type[RepoScraper], state: StateStore, client: HubClient, provenance: ProvenanceTracker,
+    summary: WalkSummary, page_size: int,
+) -> None:
+    refresh = walk.kind == "refresh"
+    pages = client.listing_pages(
+        walk.type, expand=scraper.expand, record=scraper.record, page_size=page_size,
+        sort="lastModified" if refresh else None, descending=refresh, resume_url=walk.next_url,
+    )
+    for page in pages:
+        entries = [(r.id, r.sha, r.metadata()) for r in page.records]
+        changed = state.walk_page(walk, entries, page.next_url)
+        for record in page.records:
+            provenance.record(record)
+        summary.pages += 1
+        summary.listed += len(entries)
+        summary.changed += changed
+        if refresh and not changed:
+            break  # newest first: every page after this one is unchanged too
+
+
+def _find_gone(since: float, walk: WalkRow, state: StateStore, client: HubClient, summary: WalkSummary) -> None:
+    """After a completed full walk: what it did not list is gone; a renamed repo says where to."""
+    for repo_id in state.mark_gone(walk.type, since):
+        summary.gone.append(repo_id)
+        try:
+            now_id = client.current_id(walk.type, repo_id)
+        except RepoUnavailableError:
+            continue  # deleted, or made private: gone is all there is to say
+        if now_id is not None and now_id != repo_id:
+            state.set_renamed(walk.type, repo_id, now_id)
+            summary.renamed.append((repo_id, now_id))

@@ -1,0 +1,125 @@
+"""The whole-Hub catalog walk (``walk.py``, ``hf-ipfs-scraper catalog``) against the emulator's
+listings and cursors, through the real ``huggingface_hub`` session: request counts, resume after a
+kill, cheap refreshes, gone and renamed repos, and listed repos becoming mirror candidates."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hf_ipfs_scraper import Mirror, load_config
+from hf_ipfs_scraper.config import Config
+from hf_ipfs_scraper.state import StateStore
+from hf_ipfs_scraper.walk import WalkSummary, walk_hub
+from tests.hubemu import HubEmulator, build_corpus
+
+CLI = [sys.executable, "-m", "hf_ipfs_scraper.cli.main"]
+PAGE = 5
+CORPUS = build_corpus(n_models=22, n_datasets=0, n_spaces=0, with_real_minilm=False)
+PUBLIC = sorted(r.id for r in CORPUS if r.type == "model" and not r.private)
+
+
+@pytest.fixture
+def emu(hf_env, hub_factory) -> HubEmulator:
+    return hf_env.use(hub_factory(build_corpus(n_models=22, n_datasets=0, n_spaces=0, with_real_minilm=False)))
+
+
+@pytest.fixture
+def config(emu, tmp_path) -> Config:
+    return load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(tmp_path / "out")})
+
+
+def _walk(mirror: Mirror, *, full: bool = False) -> WalkSummary:
+    return walk_hub("model", state=mirror.state, client=mirror.client, limiter=mirror.limiter,
+                    provenance=mirror.provenance, full=full, page_size=PAGE)
+
+
+def _listed(config: Config) -> dict[str, tuple[str, str | None, float | None]]:
+    with StateStore(config.output_dir / "state.sqlite") as state:
+        return {e.id: (e.status, e.head_sha, e.gone_at) for e in state.iter_entities("model")}
+
+
+def test_a_full_walk_lists_everything_once_in_one_request_a_page(emu, config) -> None:
+    emu.reset_counts()
+    with Mirror(config) as mirror:
+        summary = _walk(mirror)
+    pages = math.ceil(len(PUBLIC) / PAGE)
+    assert (summary.kind, summary.status, summary.pages, summary.listed) == ("full", "completed", pages, len(PUBLIC))
+    assert emu.counts["list"] == pages and summary.requests.get("api") == pages
+    assert emu.counts["info"] == 0 and emu.counts["tree"] == 0  # metadata only: no per-repo request
+    listed = _listed(config)
+    assert sorted(listed) == PUBLIC and {s for s, _, _ in listed.values()} == {"listed"}
+    by_id = {r.id: r for r in CORPUS}
+    assert all(sha == by_id[i].sha for i, (_, sha, _) in listed.items())
+
+
+def test_a_killed_walk_resumes_at_its_page_and_asks_only_the_one_in_flight_again(emu, config, monkeypatch) -> None:
+    pages = math.ceil(len(PUBLIC) / PAGE)
+    with Mirror(config) as mirror:
+        real, calls = mirror.state.walk_page, []
+
+        def dies_at_the_third(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt  # the page was fetched, not written
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(mirror.state, "walk_page", dies_at_the_third)
+        emu.reset_counts()
+        with pytest.raises(KeyboardInterrupt):
+            _walk(mirror)
+        monkeypatch.undo()
+        assert len(_listed(config)) == 2 * PAGE
+        resumed = _walk(mirror)
+    assert resumed.resumed and resumed.status == "completed" and resumed.pages == pages - 2
+    assert emu.counts["list"] == pages + 1  # every page once, and the third twice
+    assert sorted(_listed(config)) == PUBLIC
+
+
+def test_a_refresh_costs_the_changed_pages_and_equals_a_new_full_walk(emu, config, tmp_path) -> None:
+    with Mirror(config) as mirror:
+        _walk(mirror)
+        changed = PUBLIC[:2]
+        for repo_id in changed:
+            emu.update_file(repo_id, "notes.txt", b"a new revision\n")
+        emu.reset_counts()
+        refresh = _walk(mirror)
+    assert refresh.kind == "refresh" and refresh.changed == 2
+    assert emu.counts["list"] == 2  # the newest page, then one all unchanged: stop
+    fresh = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(tmp_path / "fresh")})
+    with Mirror(fresh) as mirror:
+        _walk(mirror)
+    assert _listed(config) == _listed(fresh)
+
+
+def test_a_full_walk_marks_what_is_gone_and_records_renames(emu, config) -> None:
+    removed, renamed = PUBLIC[3], PUBLIC[4]
+    with Mirror(config) as mirror:
+        _walk(mirror)
+        emu.remove_repo(removed)
+        emu.rename_repo(renamed, "newowner/renamed-model")
+        again = _walk(mirror, full=True)
+        assert again.kind == "full" and sorted(again.gone) == sorted([removed, renamed])
+        assert again.renamed == [(renamed, "newowner/renamed-model")]
+        moved = mirror.state.get("model", renamed)
+        assert moved is not None and moved.renamed_to == "newowner/renamed-model" and moved.gone_at
+    listed = _listed(config)
+    assert listed[removed][2] is not None  # gone, with the date; never deleted
+    assert listed["newowner/renamed-model"][0] == "listed" and listed["newowner/renamed-model"][2] is None
+
+
+def test_a_listed_repo_that_trends_is_mirrored_and_the_rest_stay_metadata(emu, config, hf_env) -> None:
+    with Mirror(config) as mirror:
+        _walk(mirror)
+        summary = mirror.scrape_models(limit=3)
+        assert summary.mirrored + summary.skipped == 3
+        counts = mirror.state.counts("model")
+    assert counts["listed"] == len(PUBLIC) - 3 and counts["done"] == summary.mirrored
+    result = subprocess.run([*CLI, "--output-dir", str(config.output_dir), "catalog", "--types", "models"],
+                            env=hf_env.subprocess_env(emu), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("catalog models: refresh walk completed in ")
