@@ -116,9 +116,8 @@ def _walk_pages(
     )
     for page in pages:
         entries = [(r.id, r.sha, r.metadata()) for r in page.records]
+        provenance.record_many(page.records)  # first: a kill before the cursor moves only redoes them
         changed = state.walk_page(walk, entries, page.next_url)
-        for record in page.records:
-            provenance.record(record)
         summary.pages += 1
         summary.listed += len(entries)
         summary.changed += changed

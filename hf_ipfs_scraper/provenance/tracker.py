@@ -17,7 +17,7 @@ import threading
 import heapq
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import networkx as nx
 
@@ -54,17 +54,21 @@ class ProvenanceTracker:
     # -- writing -----------------------------------------------------------------------------
     def record(self, record: RepoRecord) -> list[EdgeRow]:
         """Extract and store the edges of one listed repo; return those kept (cycles dropped)."""
-        extraction = extract(record)
-        src = node_key(record.type, record.id)
-        kept = self._state.replace_edges(src, extraction.edges, extraction.warnings)
+        return self.record_many([record])[0]
+
+    def record_many(self, records: Iterable[RepoRecord]) -> list[list[EdgeRow]]:
+        """:meth:`record` for a whole listing page, in one transaction."""
+        extractions = [(node_key(r.type, r.id), extract(r)) for r in records]
+        kept_all = self._state.replace_edges_many((src, x.edges, x.warnings) for src, x in extractions)
         with self._lock:
             if self._graph is not None:
                 graph = self._graph
-                graph.add_node(src)
-                graph.remove_edges_from(list(graph.out_edges(src)))
-                graph.add_edges_from((e.src, e.dst, {"relation": e.relation}) for e in kept)
+                for (src, _x), kept in zip(extractions, kept_all):
+                    graph.add_node(src)
+                    graph.remove_edges_from(list(graph.out_edges(src)))
+                    graph.add_edges_from((e.src, e.dst, {"relation": e.relation}) for e in kept)
                 self._counts.clear()
-        return kept
+        return kept_all
 
     def mark_mirrored(self, node: str) -> None:
         with self._lock:

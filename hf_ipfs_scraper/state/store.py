@@ -919,30 +919,14 @@ class StateStore:
         transaction; return the edges kept. An edge whose target already reaches ``src`` would close
         a cycle: it is dropped with a warning (checked inside the transaction, so two writers
         cannot close a cycle between them). Nothing is written when nothing changed."""
-        wanted = list(dict.fromkeys(edges))
-        notes = list(dict.fromkeys(warnings))
+        return self.replace_edges_many([(src, edges, warnings)])[0]
+
+    def replace_edges_many(
+        self, items: Iterable[tuple[str, Iterable[EdgeRow], Iterable[str]]]
+    ) -> list[list[EdgeRow]]:
+        """:meth:`replace_edges` for many nodes in one transaction (a listing page of a walk)."""
         with self._transaction() as db:
-            old = {EdgeRow(*row) for row in db.execute(
-                "SELECT src, dst, relation, evidence FROM edges WHERE src = ?", (src,))}
-            old_notes = {m for (m,) in db.execute("SELECT message FROM provenance_warnings WHERE node = ?", (src,))}
-            db.execute("DELETE FROM edges WHERE src = ?", (src,))
-            kept: list[EdgeRow] = []
-            for edge in wanted:
-                if edge.src != src:
-                    raise InvalidInputError(f"edge {edge} does not start at {src}")
-                if db.execute(_REACHES, {"src": src, "dst": edge.dst}).fetchone():
-                    notes.append(f"dropped {edge.relation} edge to {edge.dst}: it would close a cycle")
-                    continue
-                kept.append(edge)
-            if set(kept) == old and set(notes) == old_notes:
-                db.execute("ROLLBACK")  # unchanged: leave the rows (and the WAL) alone
-                db.execute("BEGIN")
-                return kept
-            db.executemany("INSERT INTO edges (src, dst, relation, evidence) VALUES (?, ?, ?, ?)", kept)
-            db.execute("DELETE FROM provenance_warnings WHERE node = ?", (src,))
-            db.executemany("INSERT OR IGNORE INTO provenance_warnings (node, message) VALUES (?, ?)",
-                           [(src, m) for m in notes])
-        return kept
+            return [_replace_edges(db, src, edges, warnings) for src, edges, warnings in items]
 
     def edges_from(self, src: str) -> list[EdgeRow]:
         with self._connection() as db:
@@ -983,6 +967,32 @@ class StateStore:
                     db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+
+def _replace_edges(db: sqlite3.Connection, src: str, edges: Iterable[EdgeRow], warnings: Iterable[str]) -> list[EdgeRow]:
+    """The body of :meth:`StateStore.replace_edges`, inside its transaction. The cycle check runs
+    with ``src``'s old edges still there: in an acyclic graph no path from a target back to ``src``
+    goes through ``src``'s own out-edges, so the answer is the same, and an unchanged node is
+    never written."""
+    wanted = list(dict.fromkeys(edges))
+    notes = list(dict.fromkeys(warnings))
+    old = {EdgeRow(*row) for row in db.execute("SELECT src, dst, relation, evidence FROM edges WHERE src = ?", (src,))}
+    old_notes = {m for (m,) in db.execute("SELECT message FROM provenance_warnings WHERE node = ?", (src,))}
+    kept: list[EdgeRow] = []
+    for edge in wanted:
+        if edge.src != src:
+            raise InvalidInputError(f"edge {edge} does not start at {src}")
+        if db.execute(_REACHES, {"src": src, "dst": edge.dst}).fetchone():
+            notes.append(f"dropped {edge.relation} edge to {edge.dst}: it would close a cycle")
+            continue
+        kept.append(edge)
+    if set(kept) == old and set(notes) == old_notes:
+        return kept  # unchanged: leave the rows (and the WAL) alone
+    db.execute("DELETE FROM edges WHERE src = ?", (src,))
+    db.executemany("INSERT INTO edges (src, dst, relation, evidence) VALUES (?, ?, ?, ?)", kept)
+    db.execute("DELETE FROM provenance_warnings WHERE node = ?", (src,))
+    db.executemany("INSERT OR IGNORE INTO provenance_warnings (node, message) VALUES (?, ?)", [(src, m) for m in notes])
+    return kept
 
 
 def _merge(db: sqlite3.Connection) -> list[tuple[str, str]]:
