@@ -123,3 +123,6 @@ def test_a_listed_repo_that_trends_is_mirrored_and_the_rest_stay_metadata(emu, c
                             env=hf_env.subprocess_env(emu), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("catalog models: refresh walk completed in ")
+    status = subprocess.run([*CLI, "--output-dir", str(config.output_dir), "status"],
+                            env=hf_env.subprocess_env(emu), capture_output=True, text=True, timeout=60)
+    assert f"listed {len(PUBLIC) - 3}" in status.stdout and "catalog walk 2 models refresh completed" in status.stdout

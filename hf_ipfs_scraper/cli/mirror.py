@@ -206,14 +206,19 @@ def _status(args: argparse.Namespace, config: Config) -> int:
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
         runs = catalog.runs(limit=10)
         counts = catalog.counts()
+        walks = catalog.state.walks(limit=6)
     if args.json:
-        print(json.dumps({"runs": [r.as_dict() for r in runs], "entities": counts}, indent=2, default=str))
+        print(json.dumps({"runs": [r.as_dict() for r in runs], "entities": counts,
+                          "walks": [w.as_dict() for w in walks]}, indent=2, default=str))
         return 0
     for repo_type, by_status in counts.items():
         if by_status:
             print(f"{repo_type}s: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
     for run in runs:
         print(f"run {run.id} {run.key} {run.status} started {_when(run.started_at)} ended {_when(run.ended_at)}")
+    for walk in walks:
+        print(f"catalog walk {walk.id} {walk.type}s {walk.kind} {walk.status} started {_when(walk.started_at)}: "
+              f"{walk.pages} pages, {walk.listed} listed, {walk.changed} new or changed")
     return 0
 
 
