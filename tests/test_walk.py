@@ -126,3 +126,23 @@ def test_a_listed_repo_that_trends_is_mirrored_and_the_rest_stay_metadata(emu, c
     status = subprocess.run([*CLI, "--output-dir", str(config.output_dir), "status"],
                             env=hf_env.subprocess_env(emu), capture_output=True, text=True, timeout=60)
     assert f"listed {len(PUBLIC) - 3}" in status.stdout and "catalog walk 2 models refresh completed" in status.stdout
+
+
+def test_a_family_tree_from_the_catalog_holds_the_derivatives_that_never_trend(hf_env, hub_factory, tmp_path) -> None:
+    from tests.hubemu import GeneratedHub
+
+    hub = GeneratedHub(models=3000, seed=3)
+    emu = hf_env.use(hub_factory((), generated=hub))
+    base = "meta-llama/Llama-3.1-8B-Instruct"
+    truth = {i for ids in hub.derivatives(base).values() for i in ids}
+    assert len(truth) > 50
+    config = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(tmp_path / "out")})
+    with Mirror(config) as mirror:
+        mirror.scrape_models(limit=3)  # the top trending, mirrored
+        summary = walk_hub("model", state=mirror.state, client=mirror.client, limiter=mirror.limiter,
+                           provenance=mirror.provenance)
+        assert summary.listed == len(hub.ids("model")) and summary.pages == math.ceil(summary.listed / 1000)
+        children = {key.split(":", 1)[1] for key, _relation in mirror.provenance.children(f"model:{base}")}
+        mirrored = {e.id for e in mirror.state.iter_entities("model", status="done")}
+    assert truth <= children  # every derivative the generator made, from the listing's fields alone
+    assert len(children - mirrored) >= len(truth) - 3  # all but at most the mirrored few never trended here

@@ -12,10 +12,22 @@ repos, commits, renames, tokens), ``payloads`` (JSON shapes), ``lineage`` (base 
 (URL -> endpoint), ``quota`` (rate limits), ``hub`` / ``cdn`` / ``viewer`` (the three servers'
 applications; ``viewer_data``: configs, splits, rows), ``wire`` (HTTP plumbing), ``emulator``
 (HubEmulator), ``fixtures`` (pytest fixtures).
+
+A whole-Hub scale (hundreds of thousands of entities, made lazily from a seed)::
+
+    with HubEmulator(generated=GeneratedHub(models=140_000, datasets=30_000, spaces=30_000)) as emu:
+        ...
+
+``generated`` (GeneratedHub: mutations and the truth for assertions), ``gentables`` (the
+distributions and their sources), ``gencore`` (dates, counters, flags, lineage: compact arrays),
+``genentity`` / ``gendata`` (ids, cards, tags, files of models / datasets and Spaces),
+``genfiles`` (file contents on demand), ``genindex`` (sorted indexes: O(page) listings),
+``genserve`` (wire fields of a generated entity).
 """
 
 from .corpus import MINILM_ID, build_corpus, minilm_dir
 from .emulator import KINDS, HubEmulator
+from .generated import GeneratedHub
 from .quota import HUB_ANONYMOUS_QUOTAS
 from .repo import Repo, RepoFile, git_blob_sha1
 from .spaces import demo_space
@@ -24,6 +36,7 @@ from .viewer import MODES as VIEWER_MODES
 
 __all__ = [
     "ACCESS_TOKEN",
+    "GeneratedHub",
     "HUB_ANONYMOUS_QUOTAS",
     "KINDS",
     "MINILM_ID",

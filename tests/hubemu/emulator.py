@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 from .cdn import CdnApp
+from .generated import GeneratedHub
 from .hub import HubApp
 from .quota import RateLimiter
 from .repo import DEFAULT_GITATTRIBUTES, Gated, Repo, RepoFile, is_lfs_path
@@ -50,16 +51,21 @@ class HubEmulator:
         page_size: int = 1000,
         tree_page_size: int = 1000,
         clock: Callable[[], float] = time.monotonic,
+        generated: GeneratedHub | None = None,
     ) -> None:
         """``quotas``: requests per ``window`` seconds per bucket (api, resolvers, pages); None =
         unlimited and no RateLimit headers. ``tokens``: token -> repo ids it may read when gated or
         private, or "*" for all (default: ``ACCESS_TOKEN`` -> "*", ``NO_ACCESS_TOKEN`` -> none).
         ``page_size``: the most items a listing page holds (the Hub: 1000); ``tree_page_size``
-        likewise for tree listings (the Hub: 1000, 50 with ``expand=true``)."""
+        likewise for tree listings (the Hub: 1000, 50 with ``expand=true``). ``generated``: serve
+        a ``GeneratedHub`` (``generated.py``) instead of a corpus: its listings, repo info, trees
+        and files; ``rename_repo``/``remove_repo``/``set_private``... act on it, file edits are
+        refused."""
         self.latency = latency
         self.page_size = page_size
         self.tree_page_size = tree_page_size
-        self.state = HubState(tokens)
+        self.generated = generated
+        self.state = HubState(tokens, generated)
         self.limiter = RateLimiter(quotas, window, clock)
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
@@ -77,7 +83,7 @@ class HubEmulator:
         #: Seconds a dataset in the viewer's "slow" mode waits before answering.
         self.viewer_delay = 5.0
         for repo in corpus:
-            self.add_repo(repo)
+            self.add_repo(repo)  # refused with a generated Hub
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> HubEmulator:
@@ -124,6 +130,7 @@ class HubEmulator:
 
     # -- content -----------------------------------------------------------------------------
     def add_repo(self, repo: Repo) -> None:
+        self._not_generated("add_repo")
         self.state.add(repo)
         self._keep_lfs(repo.files)
 
@@ -144,6 +151,7 @@ class HubEmulator:
     ) -> str:
         """Add or replace one file in a new commit on main; returns the new commit sha. ``lfs``
         defaults to what the repo's .gitattributes (or the Hub's default one) and size say."""
+        self._not_generated("update_file")
         if lfs is None:
             current = self.repo(repo_id, repo_type).file(".gitattributes")
             rules = current.data.decode("utf-8", "replace") if current else DEFAULT_GITATTRIBUTES
@@ -153,30 +161,43 @@ class HubEmulator:
         return self.state.commit_files(repo_id, {path: new}, repo_type=repo_type, title=message or f"Upload {path}")
 
     def delete_file(self, repo_id: str, path: str, *, repo_type: str | None = None) -> str:
+        self._not_generated("delete_file")
         return self.state.commit_files(repo_id, {path: None}, repo_type=repo_type, title=f"Delete {path}")
 
     def remove_repo(self, repo_id: str, repo_type: str | None = None) -> None:
+        if self.generated is not None:
+            return self.generated.delete(self._generated_type(repo_id, repo_type), repo_id)
         self.state.remove(repo_id, repo_type)
 
     def rename_repo(self, old: str, new: str, repo_type: str | None = None) -> None:
         """Move a repo; the old id then answers 307 to the new one (API and resolve URLs)."""
+        if self.generated is not None:
+            return self.generated.rename(self._generated_type(old, repo_type), old, new)
         self.state.rename(old, new, repo_type)
 
     def set_gated(self, repo_id: str, gated: Gated | bool = True, repo_type: str | None = None) -> None:
         """True means "auto"; "manual" and False as on the Hub."""
+        if self.generated is not None:
+            return self.generated.set_flags(self._generated_type(repo_id, repo_type), repo_id, gated=gated)
         self.state.set_gated(repo_id, gated, repo_type)
 
     def set_private(self, repo_id: str, private: bool = True, repo_type: str | None = None) -> None:
+        if self.generated is not None:
+            return self.generated.set_flags(self._generated_type(repo_id, repo_type), repo_id, private=private)
         self.state.update(repo_id, repo_type, private=private)
 
     def set_disabled(self, repo_id: str, disabled: bool = True, repo_type: str | None = None) -> None:
+        if self.generated is not None:
+            return self.generated.set_flags(self._generated_type(repo_id, repo_type), repo_id, disabled=disabled)
         self.state.update(repo_id, repo_type, disabled=disabled)
 
     def set_trending(self, repo_id: str, score: int, repo_type: str | None = None) -> None:
+        self._not_generated("set_trending")
         self.state.update(repo_id, repo_type, trending_score=score)
 
     def update_repo(self, repo_id: str, repo_type: str | None = None, **fields: object) -> Repo:
         """Change metadata (likes, downloads, tags, ...); files and sha change via update_file."""
+        self._not_generated("update_repo")
         if {"files", "sha", "id", "type"} & set(fields):
             raise ValueError("use update_file / rename_repo for files, sha and id")
         return self.state.update(repo_id, repo_type, **fields)
@@ -208,6 +229,19 @@ class HubEmulator:
             raise KeyError(f"{repo_id}: no file {path!r}")
         with self._lock:
             self._drops[repo_file.sha256] = [after_bytes, times]
+
+    def _not_generated(self, what: str) -> None:
+        if self.generated is not None:
+            raise ValueError(f"{what}: this emulator serves a GeneratedHub (use its touch/create/rename/delete)")
+
+    def _generated_type(self, repo_id: str, repo_type: str | None) -> str:
+        assert self.generated is not None
+        if repo_type is not None:
+            return repo_type
+        found = [t for t in ("model", "dataset", "space") if self.generated.index_of(t, repo_id) is not None]
+        if len(found) != 1:
+            raise KeyError(f"repo {repo_id!r}: {len(found)} matches")
+        return found[0]
 
     # -- counters ----------------------------------------------------------------------------
     @property
@@ -267,7 +301,10 @@ class HubEmulator:
 
     def lfs_blob(self, sha256: str) -> bytes | None:
         with self._lock:
-            return self._lfs.get(sha256)
+            blob = self._lfs.get(sha256)
+        if blob is None and self.generated is not None:
+            return self.generated.lfs_blob(sha256)
+        return blob
 
     def cdn_url(self, repo: Repo, repo_file: RepoFile) -> str:
         return self._cdn_app.url(self.cdn_endpoint, repo, repo_file)

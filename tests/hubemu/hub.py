@@ -19,7 +19,7 @@ import mimetypes
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlencode
 
-from . import payloads
+from . import genserve, payloads
 from .listing import BadQuery, ListQuery, decode_cursor, encode_cursor
 from .quota import bucket_for
 from .repo import iso
@@ -170,6 +170,8 @@ class HubApp:
         except BadQuery as exc:
             return error_response(400, "BadRequest", str(exc))
         token = request.token
+        if self.emu.generated is not None:
+            return self._generated_list(route.repo_type, request, query)
         visible = {
             h.repo.id: h
             for h in self.state.all(route.repo_type)
@@ -191,6 +193,21 @@ class HubApp:
             response.headers["Link"] = self._next_link(request, encode_cursor(next_key))
         return response
 
+    def _generated_list(self, repo_type: str, request: Request, query: ListQuery) -> Response:
+        generated = self.emu.generated
+        assert generated is not None
+        token = request.token
+        try:
+            entities, cursor = generated.list_page(
+                repo_type, query, lambda repo_id: self.state.can_access_id(token, repo_id)
+            )
+        except BadQuery as exc:
+            return error_response(400, "BadRequest", str(exc))
+        response = json_response(200, genserve.list_items(generated, entities, query))
+        if cursor is not None:
+            response.headers["Link"] = self._next_link(request, cursor)
+        return response
+
     def info(self, route: Route, request: Request, hosted: Hosted, commit: Commit) -> Response:
         expand = request.query.get("expand", []) + request.query.get("expand[]", [])
         bad = [e for e in expand if e not in payloads.EXPAND[hosted.repo.type]]
@@ -198,7 +215,11 @@ class HubApp:
             valid = list(payloads.EXPAND[hosted.repo.type])
             return error_response(400, "BadRequest", f'"expand" must be one of {valid}; got {bad}')
         blobs = _truthy(request.query.get("blobs"))
-        fields = payloads.Fields(hosted, hosted.repo, commit, blobs=blobs, state=self.state)
+        fields: payloads.Fields
+        if isinstance(hosted, genserve.GeneratedHosted):
+            fields = hosted.fields(commit, blobs=blobs)
+        else:
+            fields = payloads.Fields(hosted, hosted.repo, commit, blobs=blobs, state=self.state)
         return json_response(200, payloads.info_payload(fields, expand))
 
     def tree(self, route: Route, request: Request, hosted: Hosted, commit: Commit) -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,18 +99,24 @@ class ListQuery:
         )
 
     def matches(self, repo: Repo) -> bool:
-        lowered = repo.id.lower()
+        extra = {x for x in (repo.library_name, repo.pipeline_tag, repo.sdk) if x}
+        return self.matches_values(repo.id, repo.author, effective_tags(repo), extra, repo.pipeline_tag, bool(repo.gated))
+
+    def matches_values(
+        self, repo_id: str, author: str, tags: Iterable[str], extra: set[str], pipeline_tag: str | None, gated: bool
+    ) -> bool:
+        """The filters over a repo's listed values (``extra``: library, pipeline tag, sdk)."""
+        lowered = repo_id.lower()
         if any(s not in lowered for s in self.search):
             return False
-        if self.author is not None and repo.author.lower() != self.author.lower():
+        if self.author is not None and author.lower() != self.author.lower():
             return False
-        tags = set(effective_tags(repo))
-        extra = {repo.library_name, repo.pipeline_tag, repo.sdk} - {None}
-        if any(f not in tags and f not in extra for f in self.filters):
+        tag_set = set(tags)
+        if any(f not in tag_set and f not in extra for f in self.filters):
             return False
-        if self.pipeline_tag is not None and repo.pipeline_tag != self.pipeline_tag:
+        if self.pipeline_tag is not None and pipeline_tag != self.pipeline_tag:
             return False
-        if self.gated is not None and bool(repo.gated) != self.gated:
+        if self.gated is not None and gated != self.gated:
             return False
         return True
 

@@ -13,8 +13,12 @@ import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .repo import Gated, Repo, RepoFile, commit_sha
+from .repo import REPO_TYPES, Gated, Repo, RepoFile, commit_sha
+
+if TYPE_CHECKING:
+    from .generated import GeneratedHub
 
 #: A token with access to every gated and private repo.
 ACCESS_TOKEN = "hf_emulator_full_access"
@@ -130,8 +134,13 @@ class Hosted:
 
 
 class HubState:
-    def __init__(self, tokens: Mapping[str, Iterable[str] | str] | None = None) -> None:
+    """The hosted repos: the ones added, or (``generated``) a ``GeneratedHub``'s, made on demand."""
+
+    def __init__(
+        self, tokens: Mapping[str, Iterable[str] | str] | None = None, generated: GeneratedHub | None = None
+    ) -> None:
         self.lock = threading.RLock()
+        self.generated = generated
         self._repos: dict[tuple[str, str], Hosted] = {}
         self._redirects: dict[tuple[str, str], str] = {}
         if tokens is None:
@@ -143,10 +152,15 @@ class HubState:
     # -- reading -----------------------------------------------------------------------------
     def get(self, repo_type: str, repo_id: str) -> Hosted | None:
         with self.lock:
-            return self._repos.get((repo_type, repo_id))
+            hosted = self._repos.get((repo_type, repo_id))
+        if hosted is None and self.generated is not None:
+            return self.generated.hosted(repo_type, repo_id)
+        return hosted
 
     def redirect(self, repo_type: str, repo_id: str) -> str | None:
         """The id a renamed repo now has (following chains), or None."""
+        if self.generated is not None:
+            return self.generated.redirect(repo_type, repo_id)
         with self.lock:
             seen = set()
             target = None
@@ -166,11 +180,14 @@ class HubState:
             return token in self._tokens
 
     def can_access(self, token: str | None, repo: Repo) -> bool:
+        return self.can_access_id(token, repo.id)
+
+    def can_access_id(self, token: str | None, repo_id: str) -> bool:
         if token is None:
             return False
         with self.lock:
             grant = self._tokens.get(token)
-            return grant == ALL or (isinstance(grant, set) and repo.id in grant)
+            return grant == ALL or (isinstance(grant, set) and repo_id in grant)
 
     # -- mutating ----------------------------------------------------------------------------
     def add(self, repo: Repo) -> None:
@@ -185,6 +202,9 @@ class HubState:
 
     def find(self, repo_id: str, repo_type: str | None) -> Hosted:
         matches = [h for (t, i), h in self._repos.items() if i == repo_id and repo_type in (None, t)]
+        if not matches and self.generated is not None:
+            found = (self.generated.hosted(t, repo_id) for t in ((repo_type,) if repo_type else REPO_TYPES))
+            matches = [h for h in found if h is not None]
         if len(matches) != 1:
             raise KeyError(f"{repo_type or 'repo'} {repo_id!r}: {len(matches)} matches")
         return matches[0]
