@@ -13,11 +13,16 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from .records import RepoRecord
+from .records import RepoRecord, dir_name
 
 
 def repo_dir(output_dir: Path, record: RepoRecord) -> Path:
-    return output_dir / f"{record.type}s" / record.dir_name
+    return entity_dir(output_dir, record.type, record.id)
+
+
+def entity_dir(output_dir: Path, repo_type: str, repo_id: str) -> Path:
+    """``<output_dir>/<type>s/<owner>__<name>``: where a repo's layout files are."""
+    return output_dir / f"{repo_type}s" / dir_name(repo_id)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import InvalidInputError, StoreError
 from .ipfs.cid import CID
-from .snapshot import dir_name
+from .layout import entity_dir
 from .state import StateStore
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
@@ -40,9 +40,9 @@ def merge_archive(state: StateStore, storage: Storage, output_dir: Path, source:
     source_store: EmbeddedStore | None = None
     try:
         for repo_type, repo_id in taken:
-            folder = Path(f"{repo_type}s") / dir_name(repo_id)
-            if (source / folder).is_dir():
-                shutil.copytree(source / folder, output_dir / folder, dirs_exist_ok=True)
+            folder = entity_dir(source, repo_type, repo_id)
+            if folder.is_dir():
+                shutil.copytree(folder, entity_dir(output_dir, repo_type, repo_id), dirs_exist_ok=True)
             entity = state.get(repo_type, repo_id)
             if entity is None or entity.status != "done" or not entity.root_cid:
                 continue

@@ -26,6 +26,7 @@ from .hub import session
 from .hub.client import HubClient
 from .ipfs.cid import CID
 from .ipfs.options import ImportOptions
+from .layout import entity_dir
 from .pipeline import Pipeline, ProgressCallback, RunSummary
 from .provenance.tracker import ProvenanceTracker
 from .ratelimit import RateLimiter
@@ -283,7 +284,7 @@ class Mirror:
         """Mirrors made before entity metadata lived in the state store have it only in their
         ``metadata.json`` files: read them once into the store (metadata and provenance edges)."""
         for entity in self.state.without_metadata():
-            path = self.config.output_dir / f"{entity.type}s" / entity.id.replace("/", "__") / "metadata.json"
+            path = entity_dir(self.config.output_dir, entity.type, entity.id) / "metadata.json"
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:

@@ -72,6 +72,11 @@ def _license_languages(fields: CardFields, tags: tuple[str, ...]) -> dict[str, A
     }
 
 
+def dir_name(repo_id: str) -> str:
+    """``owner__name``: a repo's folder under ``<output_dir>/<type>s/`` (and a snapshot's link name)."""
+    return repo_id.replace("/", "__")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RepoRecord:
     """One repo as listed: identity, revision and the fields every repo type has."""
@@ -140,7 +145,7 @@ class RepoRecord:
     @property
     def dir_name(self) -> str:
         """``owner__name``: the folder under ``<output_dir>/<type>s/``."""
-        return self.id.replace("/", "__")
+        return dir_name(self.id)
 
     @property
     def card(self) -> CardFields:

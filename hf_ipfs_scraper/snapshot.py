@@ -33,7 +33,8 @@ from .errors import InvalidInputError, StoreError
 from .ipfs import dagpb, reader, unixfs
 from .ipfs.cid import CID, DAG_PB
 from .ipfs.importer import Node
-from .layout import temp_beside
+from .layout import entity_dir, temp_beside
+from .records import dir_name
 from .state import ENTITY_TYPES, EntityState, SnapshotRow, StateStore
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
@@ -50,10 +51,6 @@ class RestoreResult:
     files: int  # files written into the output directory
 
 
-def dir_name(repo_id: str) -> str:
-    return repo_id.replace("/", "__")
-
-
 def take_snapshot(state: StateStore, storage: Storage, output_dir: Path) -> SnapshotRow:
     """Build, pin and record the snapshot of the repos on the latest trending lists (see the
     module docstring)."""
@@ -64,7 +61,7 @@ def take_snapshot(state: StateStore, storage: Storage, output_dir: Path) -> Snap
     with storage.writing():
         for entity in done:
             entries[f"{entity.type}s/{dir_name(entity.id)}"] = _root_node(state, storage, entity)
-            for path in _files_under(output_dir / f"{entity.type}s" / dir_name(entity.id)):
+            for path in _files_under(entity_dir(output_dir, entity.type, entity.id)):
                 entries[f"meta/{path.relative_to(output_dir).as_posix()}"] = _add_path(storage, path)
         # the lists alone (ranks, ids, scores): which run recorded them, and when, is in run.json
         trending = {t: [_row(r.as_dict()) for r in state.trending(t)] for t in ENTITY_TYPES}
