@@ -9,6 +9,7 @@ needed; a repo costs one tree request plus one GET per file it does not already 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -78,7 +79,7 @@ class HubClient:
             "model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces,
         }
         accepted = seen = 0
-        try:
+        with self._hub_errors(f"listing trending {repo_type}s failed"):
             for cap in (page,) if accept is None or page >= MAX_PAGE else (page, MAX_PAGE):
                 # huggingface_hub sends `limit` as the page size and stops after that many items
                 for rank, info in enumerate(lister[repo_type](**kwargs, limit=cap), start=1):
@@ -94,8 +95,15 @@ class HubClient:
                         return
                 if seen < cap:
                     return  # the listing ended before the cap: there is nothing more to scan
+
+    @contextmanager
+    def _hub_errors(self, what: str) -> Iterator[None]:
+        """The client's failures of a metadata call as :class:`HubError`: ``what: <the Hub's
+        answer>``, or that the Hub could not be reached."""
+        try:
+            yield
         except HfHubHTTPError as exc:
-            raise HubError(f"listing trending {repo_type}s failed: {exc}") from exc
+            raise HubError(f"{what}: {exc}") from exc
         except httpx2.TransportError as exc:
             raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
 
@@ -125,14 +133,11 @@ class HubClient:
                 params |= {"sort": sort, "direction": -1 if descending else 1}
         headers = build_hf_headers(token=self.token or False)
         while url is not None:
-            try:
+            with self._hub_errors(f"listing {repo_type}s failed"):
                 response = get_session().get(url, params=params, headers=headers)
                 hf_raise_for_status(response)
+            try:
                 items = response.json()
-            except HfHubHTTPError as exc:
-                raise HubError(f"listing {repo_type}s failed: {exc}") from exc
-            except httpx2.TransportError as exc:
-                raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
             except ValueError as exc:
                 raise HubError(f"listing {repo_type}s: the Hub answered something that is not JSON: {exc}") from exc
             url = response.links.get("next", {}).get("url")
@@ -142,14 +147,11 @@ class HubClient:
     def current_id(self, repo_type: str, repo_id: str) -> str | None:
         """The id the Hub answers for ``repo_id`` now: another one when it was renamed (the Hub
         redirects the old id), itself when unchanged; :class:`RepoUnavailableError` when it is gone."""
-        try:
-            info = self.api.repo_info(repo_id, repo_type=repo_type, expand=["sha"])  # type: ignore[arg-type]  # a valid field of every type
-        except (RepositoryNotFoundError, GatedRepoError, DisabledRepoError) as exc:
-            raise RepoUnavailableError("not_found", f"{repo_type} {repo_id}: {exc}") from exc
-        except HfHubHTTPError as exc:
-            raise HubError(f"{repo_type} {repo_id}: {exc}") from exc
-        except httpx2.TransportError as exc:
-            raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
+        with self._hub_errors(f"{repo_type} {repo_id}"):
+            try:
+                info = self.api.repo_info(repo_id, repo_type=repo_type, expand=["sha"])  # type: ignore[arg-type]  # a valid field of every type
+            except (RepositoryNotFoundError, GatedRepoError, DisabledRepoError) as exc:
+                raise RepoUnavailableError("not_found", f"{repo_type} {repo_id}: {exc}") from exc
         return str(info.id) if info.id else None
 
     def tree(self, record: RepoRecord) -> list[RepoFile]:
