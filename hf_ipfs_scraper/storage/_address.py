@@ -1,4 +1,5 @@
-"""Where a daemon's or a cluster's HTTP API listens, as one ``http(s)://host:port[/prefix]`` URL.
+"""Where a daemon's or a cluster's HTTP API listens, as one ``http(s)://host:port[/prefix]`` URL,
+and, when it cannot be reached, why (:func:`unreachable`: one cause, the same for both backends).
 
 The address comes from the config or a flag, so anything wrong with it is a :class:`ConfigError`
 (exit code 2), saying what the address was for. Accepted, as the tools themselves write them:
@@ -15,6 +16,7 @@ belong in their own settings, never in an address that ends up in logs and messa
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import SplitResult, urlsplit
 
 from ..errors import ConfigError
@@ -75,3 +77,21 @@ def _port(text: str) -> int | None:
 
 def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def unreachable(exc: BaseException) -> str:
+    """Why an API could not be reached, in a few words: 'connection refused', 'cannot resolve the
+    host name', 'connection reset', else the error's first line (HTTP clients wrap the cause)."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a cause chain is short; the bound guards against a cycle
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "cannot resolve the host name"
+        if isinstance(seen, ConnectionResetError):
+            return "connection reset"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -337,7 +336,7 @@ class ClusterAPI:
         except httpx2.TimeoutException as exc:
             raise BackendUnavailableError(f"{where} did not answer {method} {path} within {seconds:g} s") from exc
         except httpx2.TransportError as exc:
-            raise BackendUnavailableError(f"{where} is not reachable: {_reason(exc)}") from exc
+            raise BackendUnavailableError(f"{where} is not reachable: {_address.unreachable(exc)}") from exc
         if response.status_code < 400:
             return response
         message = _error_message(response)
@@ -453,19 +452,3 @@ def _error_message(response: httpx2.Response) -> str:
     if isinstance(data, Mapping) and data.get("message"):
         return str(data["message"])
     return response.text.strip()[:200] or response.reason_phrase or f"HTTP {response.status_code}"
-
-
-def _reason(exc: BaseException) -> str:
-    """A short cause for a transport failure: 'connection refused', 'cannot resolve the host name'."""
-    seen: BaseException | None = exc
-    for _ in range(8):  # a cause chain is short; the bound guards against a cycle
-        if seen is None:
-            break
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return "cannot resolve the host name"
-        if isinstance(seen, ConnectionResetError):
-            return "connection reset"
-        seen = seen.__cause__ or seen.__context__
-    return str(exc) or type(exc).__name__

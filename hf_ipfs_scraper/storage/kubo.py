@@ -87,7 +87,7 @@ class KuboRemote:
         try:
             yield
         except (rpc.ConnectionError, rpc.ProtocolError) as exc:
-            raise BackendUnavailableError(f"{self.label} is not reachable ({_reason(exc)}); is the daemon running?") from None
+            raise BackendUnavailableError(f"{self.label} is not reachable ({_address.unreachable(exc)}); is the daemon running?") from None
         except rpc.TimeoutError:
             raise BackendUnavailableError(f"{self.label} did not answer within {self.timeout:g}s") from None
         except rpc.ErrorResponse as exc:
@@ -194,8 +194,3 @@ def _pin_name(info: Mapping[str, Any]) -> str | None:
 
 def _int(value: object) -> int | None:
     return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else None
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc.__cause__ or exc)
-    return "connection refused" if "refused" in text.lower() else text.splitlines()[0][:200]
