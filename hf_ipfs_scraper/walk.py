@@ -88,7 +88,7 @@ def walk_hub(
         with handle.bind():
             _walk_pages(walk, scraper, state, client, provenance, summary, page_size)
             if walk.kind == "full":
-                _find_gone(walk.started_at, walk, state, client, summary)
+                _find_gone(walk, state, client, summary)
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -125,9 +125,9 @@ def _walk_pages(
             break  # newest first: every page after this one is unchanged too
 
 
-def _find_gone(since: float, walk: WalkRow, state: StateStore, client: HubClient, summary: WalkSummary) -> None:
+def _find_gone(walk: WalkRow, state: StateStore, client: HubClient, summary: WalkSummary) -> None:
     """After a completed full walk: what it did not list is gone; a renamed repo says where to."""
-    for repo_id in state.mark_gone(walk.type, since):
+    for repo_id in state.mark_gone(walk.type, walk.started_at):
         summary.gone.append(repo_id)
         try:
             now_id = client.current_id(walk.type, repo_id)
