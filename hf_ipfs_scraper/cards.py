@@ -174,6 +174,13 @@ def card_fields(data: Mapping[str, Any] | None) -> CardFields:
     )
 
 
+def card_title(data: Mapping[str, Any] | None) -> str | None:
+    """``card_fields(data).title or .pretty_name``, reading only those two: search documents need
+    nothing else, and a catalog walk makes a million of them."""
+    get = (data if isinstance(data, Mapping) else {}).get
+    return _first(get("title")) or _first(get("pretty_name"))
+
+
 def _strings(*values: Any, sep: str | None = None) -> tuple[str, ...]:
     """The texts and numbers in ``values`` (mappings by their values), stripped, de-duplicated, in order.
 

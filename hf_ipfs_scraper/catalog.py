@@ -76,15 +76,7 @@ class Catalog:
     def readme(self, type: str, id: str) -> str | None:
         """The README text of a mirrored repo; read from the block store when it was too long to
         keep in the state store."""
-        found = self.state.readme(type, id)
-        if found is None:
-            return None
-        cid, _size, text = found
-        if text is not None:
-            return text
-        from .ipfs.cid import CID
-
-        return b"".join(self.content.cat(CID.parse(cid))).decode("utf-8", "replace")
+        return stored_readme(self.state, self.content, type, id)
 
     @property
     def content(self) -> ContentReader:
@@ -128,7 +120,7 @@ class Catalog:
     def search(self, text: str = "", *, run_id: int | None = None, **filters: Any) -> SearchPage:
         """Full-text search of READMEs, ids, tags and titles, with filters and sorting (the fields
         of :class:`~hf_ipfs_scraper.search.SearchQuery`: ``types``, ``size_gte``, ``size_lte``,
-        ``tags``, ``pipeline_tag``, ``library``, ``author``, ``gated``, ``sort``, ``descending``,
+        ``tags``, ``pipeline_tag``, ``library``, ``author``, ``gated``, ``mirrored``, ``sort``, ``descending``,
         ``limit``, ``page``); ``run_id`` keeps the repos that run's trending snapshot listed."""
         keys = None
         if run_id is not None:
@@ -187,3 +179,17 @@ class Catalog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def stored_readme(state: StateStore, content: ContentReader, type: str, id: str) -> str | None:
+    """A mirrored repo's README text: from the state store, or from ``content`` when it was too
+    long to keep there (None when the repo has no README recorded)."""
+    found = state.readme(type, id)
+    if found is None:
+        return None
+    cid, _size, text = found
+    if text is not None:
+        return text
+    from .ipfs.cid import CID
+
+    return b"".join(content.cat(CID.parse(cid))).decode("utf-8", "replace")

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Generic, Iterable, Mapping, TypeVar
 
-from .catalog import Catalog
+from .catalog import Catalog, stored_readme
 from .config import Config, load_config
 from .errors import InvalidInputError
 from .hub import session
@@ -38,7 +38,7 @@ from .merge import MergeResult, merge_archive
 from .retention import PruneResult, plan_prune, prune
 from .snapshot import take_snapshot
 from .walk import WalkSummary, walk_hub
-from .state import SnapshotRow, StateStore, TrendingRow
+from .state import EntityState, SnapshotRow, StateStore, TrendingRow
 from .storage.backends import open_remote
 from .storage.base import Storage
 from .storage.embedded import EmbeddedStore
@@ -234,7 +234,10 @@ class Mirror:
         for repo_type in kinds:
             self.scraper(repo_type)  # an unknown type fails before any request
         return [walk_hub(t, state=self.state, client=self.client, limiter=self.limiter, provenance=self.provenance,
-                         full=full) for t in kinds]
+                         search=self.search, readme=self._readme, full=full) for t in kinds]
+
+    def _readme(self, entity: EntityState) -> str | None:
+        return stored_readme(self.state, self.storage, entity.type, entity.id)
 
     def snapshot(self, *, publish: str | None = None) -> SnapshotRow:
         """Pin one directory linking every mirrored repo (and the trending lists, the state, the
@@ -295,10 +298,12 @@ class Mirror:
             self.provenance.record(record)
 
     def reindex(self) -> int:
-        """Rebuild the search index from the state store (every mirrored repo); returns how many."""
+        """Rebuild the search index from the state store (every mirrored repo, every repo a catalog
+        walk listed that is not gone: ``SearchDoc.indexes``); returns how many."""
         assert self.search is not None
         with Catalog(self.config.output_dir, store_path=self.config.store_path) as catalog:
-            docs = (SearchDoc.from_entity(e, catalog.readme(e.type, e.id)) for e in catalog.entities(status="done"))
+            docs = (SearchDoc.from_entity(e, catalog.readme(e.type, e.id) if e.status == "done" else None)
+                    for e in catalog.entities() if SearchDoc.indexes(e))
             return self.search.rebuild(docs)
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidInputError
 from .ipfs.cid import CID
-from .search import SearchIndex
+from .search import SearchDoc, SearchIndex
 from .state import ENTITY_TYPES, EntityState, SnapshotRow, StateStore
 from .state.rows import node_key
 from .storage.base import Storage
@@ -125,8 +125,10 @@ def prune(state: StateStore, storage: Storage, plan: PrunePlan, *, search: Searc
     for snapshot in plan.dropped_snapshots:
         storage.unpin(CID.parse(snapshot.cid))
     state.forget_snapshots(s.id for s in plan.dropped_snapshots)
-    if search is not None and plan.unpin:
-        search.delete(node_key(e.type, e.id) for e in plan.unpin)
+    if search is not None and plan.unpin:  # a repo a walk listed stays, as a catalog entity
+        now = [state.get(e.type, e.id) for e in plan.unpin]
+        search.delete(node_key(e.type, e.id) for e, n in zip(plan.unpin, now) if n is None or not SearchDoc.indexes(n))
+        search.upsert(SearchDoc.from_entity(n, None) for n in now if n is not None and SearchDoc.indexes(n))
     if isinstance(storage, EmbeddedStore):
         collected = storage.gc()
         return PruneResult(plan, collected.removed, collected.freed_bytes)

@@ -14,12 +14,18 @@ asked for once, since the Hub redirects a renamed repo's old id to its new one (
 Repos known only from a walk are ``listed``: metadata, no content. A trending listing that names
 one makes it a mirror candidate like any other. Walks share the process's rate limiter, each
 registered as a scraper of its own, so a mirror running meanwhile keeps its share.
+
+Each page also goes into the provenance graph, before the page's transaction (a walk killed in
+between redoes it with the page). The search index takes what the walk listed when it ends, read
+back from the state store (``mirrored`` false unless the repo is): one commit instead of one a
+page, and a walk killed before it had that done by the walk that resumes it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import HubError, RepoUnavailableError
@@ -28,7 +34,9 @@ from .provenance.tracker import ProvenanceTracker
 from .ratelimit import RateLimiter
 from .scrapers import SCRAPERS
 from .scrapers.base import RepoScraper
-from .state import StateStore, WalkRow
+from .search import SearchDoc, SearchIndex
+from .state import EntityState, StateStore, WalkRow
+from .state.rows import node_key
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +53,7 @@ class WalkSummary:
     pages: int = 0
     listed: int = 0
     changed: int = 0
+    indexed: int = 0
     gone: list[str] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
     requests: dict[str, int] = field(default_factory=dict)
@@ -54,7 +63,7 @@ class WalkSummary:
     def __str__(self) -> str:
         head = (f"catalog {self.repo_type}s: {self.kind} walk{' (resumed)' if self.resumed else ''} {self.status}"
                 f" in {self.seconds:.1f}s: {self.pages} pages, {self.listed} listed, {self.changed} new or changed,"
-                f" {len(self.gone)} gone, {len(self.renamed)} renamed; Hub requests: "
+                f" {len(self.gone)} gone, {len(self.renamed)} renamed, {self.indexed} indexed for search; Hub requests: "
                 + (", ".join(f"{k} {v}" for k, v in sorted(self.requests.items())) or "none"))
         return head if self.error is None else f"{head}\n  error: {self.error}"
 
@@ -66,11 +75,16 @@ def walk_hub(
     client: HubClient,
     limiter: RateLimiter,
     provenance: ProvenanceTracker,
+    search: SearchIndex | None = None,
+    readme: Callable[[EntityState], str | None] | None = None,
     full: bool = False,
     page_size: int = 1000,
 ) -> WalkSummary:
     """One walk of ``repo_type``'s listing (see the module docstring): full when asked, when no
-    full walk has completed yet, or to finish a killed full walk; otherwise a refresh."""
+    full walk has completed yet, or to finish a killed full walk; otherwise a refresh.
+
+    ``search``, when given, is kept in step; ``readme`` gives a mirrored repo's README text for its
+    document (a walk fetches none)."""
     scraper = SCRAPERS[repo_type]
     started = time.monotonic()
     unfinished = state.unfinished_walk(repo_type)
@@ -83,26 +97,52 @@ def walk_hub(
         walk, resumed = state.start_walk(repo_type, kind), False
     summary = WalkSummary(repo_type, walk.kind, walk.id, resumed=resumed)
     handle = limiter.register(f"catalog:{repo_type}s")
-    status = "failed"
+    index = _Indexer(walk.type, state, search, readme) if search is not None else None
+    status, listed = "failed", False  # listed: index what was listed (not after Ctrl-C or a bug)
     try:
         with handle.bind():
             _walk_pages(walk, scraper, state, client, provenance, summary, page_size)
             if walk.kind == "full":
-                _find_gone(walk, state, client, summary)
-        status = "completed"
+                _find_gone(walk, state, client, index, summary)
+        status, listed = "completed", True
     except KeyboardInterrupt:
         status = "interrupted"
         raise
     except HubError as exc:  # the listing failed: the walk resumes at its page next time
         summary.error = str(exc)
-        status = "interrupted"
+        status, listed = "interrupted", True
     finally:
+        if index is not None and listed:
+            summary.indexed = index.listed(walk.started_at)
         limiter.unregister(handle)
         state.finish_walk(walk.id, status, summary.error)
         summary.status = status
         summary.requests = dict(handle.requests)
         summary.seconds = time.monotonic() - started
     return summary
+
+
+@dataclass
+class _Indexer:
+    """A walk's search documents: what it listed, and the removal of what it found gone."""
+
+    repo_type: str
+    state: StateStore
+    search: SearchIndex
+    readme: Callable[[EntityState], str | None] | None
+
+    def listed(self, since: float) -> int:
+        """Every entity listed since ``since`` (the walk's start: after a kill, a resumed walk
+        re-indexes all of it, since nothing says how far the killed one had come)."""
+        return self.search.upsert(
+            SearchDoc.from_entity(e, self.readme(e) if e.status == "done" and self.readme is not None else None)
+            for e in self.state.iter_entities(self.repo_type, listed_since=since) if SearchDoc.indexes(e))
+
+    def gone(self, ids: list[str]) -> None:
+        """A mirrored repo stays searchable (its archive outlives it); a catalog-only one leaves."""
+        known = self.state.get_many(self.repo_type, ids)
+        self.search.delete(node_key(self.repo_type, i) for i in ids
+                           if i not in known or not SearchDoc.indexes(known[i]))
 
 
 def _walk_pages(
@@ -125,9 +165,13 @@ def _walk_pages(
             break  # newest first: every page after this one is unchanged too
 
 
-def _find_gone(walk: WalkRow, state: StateStore, client: HubClient, summary: WalkSummary) -> None:
+def _find_gone(walk: WalkRow, state: StateStore, client: HubClient, index: _Indexer | None,
+               summary: WalkSummary) -> None:
     """After a completed full walk: what it did not list is gone; a renamed repo says where to."""
-    for repo_id in state.mark_gone(walk.type, walk.started_at):
+    gone = state.mark_gone(walk.type, walk.started_at)
+    if index is not None and gone:
+        index.gone(gone)
+    for repo_id in gone:
         summary.gone.append(repo_id)
         try:
             now_id = client.current_id(walk.type, repo_id)

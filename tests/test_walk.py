@@ -34,8 +34,10 @@ def config(emu, tmp_path) -> Config:
 
 
 def _walk(mirror: Mirror, *, full: bool = False) -> WalkSummary:
+    """``Mirror.catalog`` of the models, with pages of ``PAGE``."""
     return walk_hub("model", state=mirror.state, client=mirror.client, limiter=mirror.limiter,
-                    provenance=mirror.provenance, full=full, page_size=PAGE)
+                    provenance=mirror.provenance, search=mirror.search, readme=mirror._readme, full=full,
+                    page_size=PAGE)
 
 
 def _listed(config: Config) -> dict[str, tuple[str, str | None, float | None]]:

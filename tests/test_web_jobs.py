@@ -87,7 +87,7 @@ def test_cli_search_and_reindex(archive: Path) -> None:
                          capture_output=True, text=True, timeout=60)
     assert odd.returncode == 0 and "Traceback" not in odd.stderr
     again = subprocess.run([*CLI, "--output-dir", str(archive), "reindex"], capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0 and again.stdout.startswith("indexed 4 mirrored repos"), again.stderr
+    assert again.returncode == 0 and again.stdout.startswith("indexed 4 repos"), again.stderr
 
 
 def test_jobs_list_runs_in_the_older_mirrors_envelope(server: ServerThread) -> None:

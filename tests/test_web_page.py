@@ -385,8 +385,9 @@ def test_search_narrow_sort_open_a_repo_and_go_back(page_: Any) -> None:
 
     # lineage nodes link to their own repo view
     tab.locator("ol.lineage").get_by_role("link", name="model acme/bert-base", exact=True).click()
+    # the repo view it leaves has a #files too: wait for the new heading, not for any #files
+    tab.wait_for_function("() => document.querySelector('#repo-heading')?.textContent === 'acme/bert-base'")
     tab.locator("#files").wait_for()
-    assert tab.locator("#repo-heading").text_content() == "acme/bert-base"
     assert "This repo has not been" not in tab.locator("#trending").text_content()
 
     # back twice: the repo, then the results as they were (form refilled from the URL)
@@ -458,10 +459,10 @@ def test_keyboard_only_search_and_open(page_: Any) -> None:
 
     # the fields come in reading order, then the submit button, then the first result
     ids = []
-    for _ in range(8):
+    for _ in range(9):
         tab.keyboard.press("Tab")
         ids.append(tab.evaluate("document.activeElement.id || document.activeElement.textContent"))
-    assert ids == ["type", "size_min", "size_max", "sort", "order", "Search", first, "Copy"]
+    assert ids == ["type", "mirrored", "size_min", "size_max", "sort", "order", "Search", first, "Copy"]
     shot(tab, "keyboard-focus.png", full_page=False)
     tab.keyboard.press("Shift+Tab")
     tab.keyboard.press("Enter")

@@ -40,6 +40,11 @@ def register(groups: Any) -> None:
     search.add_argument("--pipeline-tag", help="e.g. text-generation")
     search.add_argument("--library", help="e.g. transformers")
     search.add_argument("--author", help="owner or organisation")
+    content = search.add_mutually_exclusive_group()
+    content.add_argument("--mirrored", dest="mirrored", action="store_const", const=True,
+                         help="only mirrored repos (README and content archived)")
+    content.add_argument("--catalog-only", dest="mirrored", action="store_const", const=False,
+                         help="only repos a catalog walk listed and the mirror did not archive (metadata)")
     search.add_argument("--run", type=int, dest="run_id", metavar="ID", help="only repos this run's snapshot listed")
     search.add_argument("--sort", type=_sort, default="relevance",
                         help="relevance (default), trending_score, downloads, likes, size; '-' in front: descending")
@@ -58,7 +63,7 @@ def _search(args: argparse.Namespace, config: Config) -> int:
         page = catalog.search(
             args.text, run_id=args.run_id, types=tuple(args.type or ()), size_gte=args.size_gte,
             size_lte=args.size_lte, tags=tuple(args.tag or ()), pipeline_tag=args.pipeline_tag,
-            library=args.library, author=args.author, sort=args.sort.lstrip("-"), descending=descending,
+            library=args.library, author=args.author, mirrored=args.mirrored, sort=args.sort.lstrip("-"), descending=descending,
             limit=args.limit, page=args.page,
         )
     if args.json:
@@ -69,7 +74,9 @@ def _search(args: argparse.Namespace, config: Config) -> int:
         print(f"note: {warning}")
     for n, hit in enumerate(page.hits, start=(page.page - 1) * page.limit + 1):
         size = "-" if hit.size_bytes is None else f"{hit.size_bytes / 1e6:.1f} MB"
-        print(f"{n:>4}  {hit.entity_type}:{hit.id}  {size}  score={hit.trending_score}  downloads={hit.downloads}")
+        catalog_only = "" if hit.mirrored else "  (catalog only)"
+        print(f"{n:>4}  {hit.entity_type}:{hit.id}  {size}  score={hit.trending_score}  downloads={hit.downloads}"
+              f"{catalog_only}")
         if hit.snippet:
             print(f"      {hit.snippet}")
     print(f"{page.total} found; page {page.page} of {max(page.pages, 1)}")
@@ -79,5 +86,5 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 def _reindex(args: argparse.Namespace, config: Config) -> int:
     with Mirror(config) as mirror:
         count = mirror.reindex()
-    print(f"indexed {count} mirrored repos into {config.output_dir / 'search'}")
+    print(f"indexed {count} repos (mirrored ones and those catalog walks listed) into {config.output_dir / 'search'}")
     return 0

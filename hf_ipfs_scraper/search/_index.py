@@ -317,13 +317,14 @@ def _order(q: SearchQuery, compiled: Compiled) -> tuple[str | None, tantivy.Orde
 def _hit(doc: tantivy.Document, score: float, snippet: str) -> SearchHit:
     values: dict[str, Any] = {name: doc.get_first(name) for name in (
         "key", "title", "author", "pipeline_tag", "library", "gated", "size_bytes", "trending_score",
-        "downloads", "likes")}
+        "downloads", "likes", "mirrored")}
     entity_type, repo_id = split_node(values["key"])
     return SearchHit(
         entity_type=entity_type, id=repo_id, score=score, snippet=snippet, size_bytes=values["size_bytes"],
         trending_score=values["trending_score"], downloads=values["downloads"] or 0, likes=values["likes"] or 0,
         pipeline_tag=values["pipeline_tag"], library_name=values["library"], author=values["author"],
         gated=bool(values["gated"]), title=(values["title"] or "").replace(ZWSP, "") or None,
+        mirrored=bool(values["mirrored"]),
     )
 
 

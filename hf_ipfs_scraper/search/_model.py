@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..cards import card_fields
+from ..cards import card_title
 from ..errors import InvalidInputError
 from ..state.rows import ENTITY_TYPES, EntityState, node_key
 
@@ -34,6 +34,7 @@ class SearchDoc:
     downloads: int
     likes: int
     languages: tuple[str, ...] = ()  # card languages ("de", "german"): searchable by code and name
+    mirrored: bool = True  # False: known from a catalog walk only (metadata, no content, no README)
 
     def __post_init__(self) -> None:
         if self.entity_type not in ENTITY_TYPES:
@@ -48,16 +49,22 @@ class SearchDoc:
         """``"model:org/name"``: what :meth:`SearchIndex.upsert` replaces by and ``delete`` takes."""
         return node_key(self.entity_type, self.id)
 
+    @staticmethod
+    def indexes(entity: EntityState) -> bool:
+        """Whether the index holds ``entity``: every mirrored repo, and every repo a catalog walk
+        listed that has not gone since (a repo the mirror only tried, never walked, is not there)."""
+        return entity.status == "done" or (entity.listed_at is not None and entity.gone_at is None)
+
     @classmethod
     def from_entity(cls, entity: EntityState, readme: str | None) -> SearchDoc:
-        """The document of an entity of the state store and its README text (``Catalog.readme``)."""
-        fields = card_fields(entity.card_data)
+        """The document of an entity of the state store and its README text (``Catalog.readme``;
+        None for a repo not mirrored: a walk fetches no README)."""
         gated = entity.gated if isinstance(entity.gated, str) else ""
         return cls(
             entity_type=entity.type,
             id=entity.id,
             author=entity.author or (entity.id.split("/")[0] if "/" in entity.id else None),
-            title=fields.title or fields.pretty_name,
+            title=card_title(entity.card_data),
             tags=tuple(dict.fromkeys((*entity.tags, *entity.task_categories))),
             readme=readme or "",
             pipeline_tag=entity.pipeline_tag,
@@ -68,6 +75,7 @@ class SearchDoc:
             downloads=entity.downloads or 0,
             likes=entity.likes or 0,
             languages=entity.languages,
+            mirrored=entity.status == "done",
         )
 
 
@@ -90,6 +98,7 @@ class SearchQuery:
     library: str | None = None
     author: str | None = None  # case-insensitive, as the Hub treats user names
     gated: bool | None = None
+    mirrored: bool | None = None  # True: mirrored repos only; False: catalog-only ones; None: both
     keys: frozenset[str] | None = None
     sort: str = "relevance"
     descending: bool = True
@@ -119,8 +128,9 @@ class SearchQuery:
         for name in ("pipeline_tag", "library", "author"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise InvalidInputError(f"{name} must be a string")
-        if self.gated is not None and not isinstance(self.gated, bool):
-            raise InvalidInputError("gated must be true, false or unset")
+        for name in ("gated", "mirrored"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), bool):
+                raise InvalidInputError(f"{name} must be true, false or unset")
 
     @property
     def offset(self) -> int:
@@ -153,6 +163,7 @@ class SearchHit:
     author: str | None
     gated: bool
     title: str | None
+    mirrored: bool = True  # False: a catalog entity, metadata only (no README, no content)
 
     @property
     def key(self) -> str:

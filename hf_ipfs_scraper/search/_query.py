@@ -100,6 +100,8 @@ def filters(schema: tantivy.Schema, q: SearchQuery) -> list[tantivy.Query]:
             found.append(tantivy.Query.term_query(schema, field, value.lower()))
     if q.gated is not None:
         found.append(tantivy.Query.term_query(schema, "gated", q.gated))
+    if q.mirrored is not None:
+        found.append(tantivy.Query.term_query(schema, "mirrored", q.mirrored))
     if q.keys is not None:
         found.append(tantivy.Query.term_set_query(schema, "key", sorted(q.keys)) if q.keys
                      else tantivy.Query.empty_query())

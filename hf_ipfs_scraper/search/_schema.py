@@ -26,7 +26,7 @@ import tantivy
 from ._languages import language_words
 from ._model import SearchDoc
 
-FORMAT = 2  # bump when the schema, the analyzers or the layout change: an old index is then rebuilt
+FORMAT = 3  # bump when the schema, the analyzers or the layout change: an old index is then rebuilt
 WORDS = "hf_words"
 KEYWORD = "hf_keyword"
 TEXT_FIELDS = ("id", "title", "tags", "language", "readme")
@@ -34,7 +34,7 @@ BOOSTS = {"id": 4.0, "title": 3.0, "tags": 2.0, "language": 2.0, "readme": 1.0}
 SORT_FIELDS = {"trending_score": "_by_trending", "downloads": "_by_downloads", "likes": "_by_likes",
                "size": "_by_size"}
 # What a user may name in the query text ("title:bert"); any other "word:" is text.
-USER_FIELDS = frozenset({*TEXT_FIELDS, "type", "tag", "author", "pipeline_tag", "library", "gated",
+USER_FIELDS = frozenset({*TEXT_FIELDS, "type", "tag", "author", "pipeline_tag", "library", "gated", "mirrored",
                          "size_bytes", "downloads", "likes", "trending_score"})
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
@@ -56,6 +56,7 @@ def build_schema() -> tantivy.Schema:
     for name in TEXT_FIELDS:
         b.add_text_field(name, stored=name in ("title", "readme"), tokenizer_name=WORDS)
     b.add_boolean_field("gated", stored=True, indexed=True)
+    b.add_boolean_field("mirrored", stored=True, indexed=True)
     for name in ("size_bytes", "downloads", "likes"):
         b.add_integer_field(name, stored=True, indexed=True, fast=name == "size_bytes")
     b.add_float_field("trending_score", stored=True, indexed=True)
@@ -117,6 +118,7 @@ def to_document(doc: SearchDoc) -> tantivy.Document:
         if value:
             d.add_text(name, value)
     d.add_boolean("gated", bool(doc.gated))
+    d.add_boolean("mirrored", bool(doc.mirrored))
     d.add_integer("downloads", int(doc.downloads))
     d.add_integer("likes", int(doc.likes))
     if doc.size_bytes is not None:

@@ -494,8 +494,10 @@ class StateStore:
                     counts[status] += n
         return counts
 
-    def iter_entities(self, type: str | None = None, status: str | None = None) -> Iterator[EntityState]:
-        """Entities of one type and/or status, or all: models, then datasets, then Spaces, each by id.
+    def iter_entities(self, type: str | None = None, status: str | None = None, *,
+                      listed_since: float | None = None) -> Iterator[EntityState]:
+        """Entities of one type and/or status, or all: models, then datasets, then Spaces, each by id;
+        with ``listed_since``, only those a catalog walk listed since then.
 
         Read a page at a time with no lock held in between, so workers keep updating meanwhile; a
         row changed during the iteration may show its old or its new state.
@@ -506,15 +508,17 @@ class StateStore:
             _check(status, ENTITY_STATUSES, "entity status")
         # Two query texts, not "(? IS NULL OR status = ?)": that would hide the status index.
         by_status = "AND status = :status" if status is not None else ""
+        by_walk = "AND listed_at >= :since" if listed_since is not None else ""
         query = (
             f"SELECT {ENTITY_COLUMNS} FROM entities"
-            f" WHERE type = :type {by_status} AND id > :after ORDER BY id LIMIT :n"
+            f" WHERE type = :type {by_status} {by_walk} AND id > :after ORDER BY id LIMIT :n"
         )
         for t in (type,) if type else ENTITY_TYPES:
             after = ""
             while True:
                 with self._connection() as db:
-                    rows = db.execute(query, {"type": t, "status": status, "after": after, "n": _PAGE}).fetchall()
+                    rows = db.execute(query, {"type": t, "status": status, "since": listed_since, "after": after,
+                                              "n": _PAGE}).fetchall()
                 yield from map(entity_from_row, rows)
                 if len(rows) < _PAGE:
                     break

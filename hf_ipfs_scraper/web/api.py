@@ -55,6 +55,7 @@ def search(
     library: str | None = None,
     author: str | None = None,
     gated: bool | None = None,
+    mirrored: bool | None = Query(None, description="true: mirrored repos only; false: catalog-only ones"),
     run: int | None = Query(None, ge=1, le=_MAX_INT),
     sort: Literal["relevance", "trending_score", "downloads", "likes", "size"] = "relevance",
     order: Literal["desc", "asc"] = "desc",
@@ -64,7 +65,7 @@ def search(
     try:
         found = catalog.search(q, run_id=run, types=(type,) if type else (), size_gte=size_gte, size_lte=size_lte,
                                tags=tuple(tag), pipeline_tag=pipeline_tag, library=library, author=author,
-                               gated=gated, sort=sort, descending=order == "desc", limit=limit, page=page)
+                               gated=gated, mirrored=mirrored, sort=sort, descending=order == "desc", limit=limit, page=page)
     except InvalidInputError as exc:
         raise HTTPException(400, str(exc)) from exc
     ranks: dict[str, dict[str, int]] = {}
@@ -95,7 +96,9 @@ def entity(catalog: CatalogDep, type: RepoType, id: str) -> dict[str, Any]:
     tracker = catalog.provenance
     return {
         "entity": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()} | {
-            "metadata": found.metadata, "card_data": found.card_data, "mirrored_at": _iso(found.mirrored_at)},
+            "metadata": found.metadata, "card_data": found.card_data, "mirrored_at": _iso(found.mirrored_at),
+            "mirrored": found.status == "done", "listed_at": _iso(found.listed_at), "gone_at": _iso(found.gone_at),
+            "renamed_to": found.renamed_to},
         "files": [{"path": f.path, "size": f.size, "cid": f.cid, "sha256": f.sha256, "oid": f.oid}
                   for f in catalog.files(type, id)],
         "lineage": [[[s.child, s.relation, s.parent] for s in path] for path in tracker.lineage(key)],

@@ -1,7 +1,7 @@
 // The archive's web page: search, one repo's detail (files, lineage, family tree, trending history).
 // Vanilla JS module, no build step, nothing from the network but this server's JSON API (web/api.py).
 // The view lives in the URL hash, so views can be linked and the back button works:
-//   #/search?q=bert&type=model&size_gte=1000000&sort=likes&order=desc&page=2
+//   #/search?q=bert&type=model&mirrored=true&size_gte=1000000&sort=likes&order=desc&page=2
 //   #/repo/model/org/name
 
 const TYPES = {
@@ -12,10 +12,11 @@ const TYPES = {
 // the form's choices: the API's values and their names (the first is the default)
 const CHOICES = {
   type: [["", "All types"], ...Object.entries(TYPES).map(([value, t]) => [value, `${t.plural[0].toUpperCase()}${t.plural.slice(1)}`])],
+  mirrored: [["", "Mirrored and catalog"], ["true", "Mirrored only"], ["false", "Catalog only"]],
   sort: [["relevance", "Relevance"], ["trending_score", "Trending score"], ["downloads", "Downloads"], ["likes", "Likes"], ["size", "Size"]],
   order: [["desc", "Descending"], ["asc", "Ascending"]],
 };
-const SEARCH_DEFAULTS = { q: "", type: "", size_gte: "", size_lte: "", sort: "relevance", order: "desc", page: "1", limit: "10" };
+const SEARCH_DEFAULTS = { q: "", type: "", mirrored: "", size_gte: "", size_lte: "", sort: "relevance", order: "desc", page: "1", limit: "10" };
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 // -- sizes ----------------------------------------------------------------------------------
@@ -224,6 +225,7 @@ function fillForm(params) {
   const f = form();
   f.q.value = params.q;
   f.type.value = params.type;
+  f.mirrored.value = CHOICES.mirrored.some(([v]) => v === params.mirrored) ? params.mirrored : "";
   f.sort.value = params.sort;
   f.order.value = params.order;
   for (const [name, key] of [["size_min", "size_gte"], ["size_max", "size_lte"]]) {
@@ -255,7 +257,7 @@ function onSubmit(event) {
   }
   const current = parseHash(location.hash);
   const limit = current.view === "search" ? current.params.limit : SEARCH_DEFAULTS.limit;
-  const hash = searchHash({ q: f.q.value.trim(), type: f.type.value, ...sizes, sort: f.sort.value, order: f.order.value, limit });
+  const hash = searchHash({ q: f.q.value.trim(), type: f.type.value, mirrored: f.mirrored.value, ...sizes, sort: f.sort.value, order: f.order.value, limit });
   keepFocus = true;
   if (location.hash === hash) render(); else location.hash = hash;
 }
@@ -269,7 +271,8 @@ function resultItem(hit) {
     el("div", { class: "result-head" },
       badge(type),
       el("h3", {}, el("a", { href: repoHash(type, hit.id) }, hit.id)),
-      hit.gated ? el("span", { class: "badge badge-gated" }, "Gated") : null),
+      hit.gated ? el("span", { class: "badge badge-gated" }, "Gated") : null,
+      hit.mirrored === false ? catalogBadge() : null),
     hit.title && hit.title !== hit.id ? el("p", { class: "title" }, hit.title) : null,
     hit.snippet ? el("p", { class: "snippet" }, snippetNodes(hit.snippet)) : null,
     facts([
@@ -281,7 +284,22 @@ function resultItem(hit) {
       ["Library", hit.library_name],
     ]),
     el("div", { class: "result-foot" },
-      el("span", { class: "cid-label" }, "Root CID"), cidLine(hit.root_cid, hit.id), hubLink(type, hit.id)));
+      hit.mirrored === false
+        ? el("span", { class: "cid cid-none" }, "Not mirrored: metadata from a catalog walk")
+        : [el("span", { class: "cid-label" }, "Root CID"), cidLine(hit.root_cid, hit.id)],
+      hubLink(type, hit.id)));
+}
+
+/** A repo the archive knows from a catalog walk only: its metadata, not its contents. */
+const catalogBadge = () => el("span", { class: "badge badge-catalog", title: "Known from a catalog walk of the Hub: metadata only, contents not mirrored" }, "Catalog only");
+
+/** What the archive holds of a repo, in words. */
+function statusText(e) {
+  const when = (iso) => (iso ? iso.slice(0, 10) : "");
+  const gone = e.gone_at ? `; gone from the Hub since ${when(e.gone_at)}${e.renamed_to ? `, renamed to ${e.renamed_to}` : ""}` : "";
+  if (e.status === "done") return `Mirrored${gone}`;
+  if (e.status === "listed") return `Catalog only: metadata from a Hub walk${e.listed_at ? ` (${when(e.listed_at)})` : ""}, not mirrored${gone}`;
+  return `${e.status}${gone}`;
 }
 
 function pager(params, pagination) {
@@ -459,10 +477,11 @@ async function renderRepo(main, type, id, isCurrent) {
   }
   show(main,
     back,
-    el("div", { class: "repo-head" }, badge(e.entity_type || type), el("h2", { tabindex: "-1", id: "repo-heading" }, e.id || id), hubLink(type, id)),
+    el("div", { class: "repo-head" }, badge(e.entity_type || type), el("h2", { tabindex: "-1", id: "repo-heading" }, e.id || id),
+      e.mirrored === false ? catalogBadge() : null, hubLink(type, id)),
     section("summary-panel", "Summary",
       facts([
-        ["Status", e.status],
+        ["Status", statusText(e)],
         ["Root CID", cidLine(e.root_cid, id)],
         ["Size", formatSize(e.size_bytes)],
         ["Files", number(e.file_count ?? files.length)],
@@ -496,7 +515,9 @@ async function renderHealth() {
       const t = TYPES[type];
       return `${number(n)} ${t ? (n === 1 ? t.label.toLowerCase() : t.plural) : type}`;
     });
-    box.textContent = counts.length ? `Archived: ${counts.join(", ")}` : "The archive is empty.";
+    const listed = Object.values(body.entities || {}).reduce((sum, c) => sum + ((c && c.listed) || 0), 0);
+    const catalog = listed ? `; catalog only: ${number(listed)} more repos known from Hub walks` : "";
+    box.textContent = counts.length ? `Archived: ${counts.join(", ")}${catalog}` : "The archive is empty.";
     box.classList.remove("error");
   } catch (err) {
     box.textContent = err.message;
