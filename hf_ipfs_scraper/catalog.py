@@ -143,12 +143,17 @@ class Catalog:
 
     # -- the Parquet export -----------------------------------------------------------------
     def export(self, out_dir: str | os.PathLike[str] | None = None, *, types: Iterable[str] | None = None,
-               merge: bool = True, add_to_store: bool = False, store_profile: str = "unixfs-v0-2015") -> ExportResult:
-        """Write the unified Parquet export (default ``<output_dir>/export``); with ``add_to_store``
-        the directory is also added to the block store and its CID returned."""
-        from .export import add_to_store as _add, export_catalog
+               merge: bool = True, add_to_store: bool = False, store_profile: str = "unixfs-v0-2015",
+               scope: str = "mirror") -> ExportResult:
+        """Write the unified Parquet export: ``scope="mirror"`` the repos the mirror handles
+        (default ``<output_dir>/export``, merged with the previous export unless ``merge`` is
+        False), ``scope="catalog"`` every repo known, the catalog walks' too, in ``catalog.parquet``
+        (default ``<output_dir>/catalog_export``, rewritten whole); with ``add_to_store`` the
+        directory is also added to the block store and its CID returned."""
+        from .export import add_to_store as _add, export_catalog, export_directory
 
-        result = export_catalog(self, out_dir or self.output_dir / "export", types=types, merge=merge)
+        out = out_dir or export_directory(self.output_dir, scope)
+        result = export_catalog(self, out, types=types, merge=merge, scope=scope)
         return _add(result, self._store_path, store_profile) if add_to_store else result
 
     # -- provenance, drawn and exported --------------------------------------------------------

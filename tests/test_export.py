@@ -1,11 +1,13 @@
 """The unified Parquet export, read back through pyarrow, DuckDB and polars: declared types, no repr
 strings, sizes that are the files' real sizes, one row per entity, merging that keeps the newest,
-and a kill in the middle that leaves the previous export readable."""
+a kill in the middle that leaves the previous export readable, and the two scopes — the mirror's
+entities, or the whole catalog a walk recorded."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -16,18 +18,21 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hf_ipfs_scraper import Catalog, Mirror, load_config
 from hf_ipfs_scraper.errors import StoreError
-from hf_ipfs_scraper.export import ENTITY_SCHEMA, FILE_SCHEMA, SCHEMA_VERSION
+from hf_ipfs_scraper.errors import InvalidInputError
+from hf_ipfs_scraper.export import ENTITY_SCHEMA, FILE_SCHEMA, SCHEMA_VERSION, SCOPES
 from hf_ipfs_scraper.ipfs.fsimport import add_path
 from hf_ipfs_scraper.ipfs.options import ImportOptions
 from hf_ipfs_scraper.ipfs.sink import NullSink
 from hf_ipfs_scraper.state import StateStore
+from hf_ipfs_scraper.state.rows import Archived, EdgeRow
 from tests.hubemu import HubEmulator, Repo, RepoFile, build_corpus
 
 CLI = [sys.executable, "-m", "hf_ipfs_scraper.cli.main"]
@@ -232,7 +237,7 @@ def test_a_large_export_writes_the_side_tables_in_a_second_process(tmp_path: Pat
         for name in ("files.parquet", "provenance_edges.parquet", "trending_snapshots.parquet", "runs.parquet"):
             assert pq.read_table(tmp_path / "parallel" / name).equals(pq.read_table(tmp_path / "serial" / name))
         monkeypatch.setattr(sys, "executable", "/bin/false")
-        with pytest.raises(StoreError, match="files, edges, trending and runs tables failed"):
+        with pytest.raises(StoreError, match="files.parquet, provenance_edges.parquet, .* failed"):
             catalog.export(tmp_path / "parallel")
     assert pq.read_table(tmp_path / "parallel" / "files.parquet").num_rows == 3  # the previous export, whole
 
@@ -261,3 +266,209 @@ def test_a_json_list_column_reads_as_json_would(members: list[Any], separators: 
 
     text = json.dumps(members, separators=separators, ensure_ascii=ascii)
     assert _list(text) == [m if isinstance(m, str) else json.dumps(m) for m in members]
+
+
+# -- scopes: the mirror's entities, or the whole catalog a walk recorded ----------------------------
+def _meta(repo_id: str, likes: int) -> dict[str, Any]:
+    return {"author": repo_id.split("/")[0], "likes": likes, "tags": ["t", f"likes:{likes}"],
+            "last_modified": "2024-11-01T10:26:30.000Z"}
+
+
+def walked_archive(out: Path) -> dict[str, tuple[str, str]]:
+    """A state made through the public API: mirrored, pending, walk-listed and gone repos (one of
+    them renamed), and edges from the mirror's repos and from listed ones. Returns the keys by name."""
+    with StateStore(out / "state.sqlite") as state:
+        for repo_id in ("lab/done", "lab/old"):
+            state.upsert_discovered("model", repo_id, "s1", metadata=_meta(repo_id, 5))
+            state.mark_done("model", repo_id, "s1", "QmRoot" + repo_id[-3:], archived=Archived(
+                size_bytes=10, total_bytes=10, file_count=1, readme_cid="QmReadme", readme_size=6, readme_text="# done"))
+        state.upsert_discovered("model", "lab/pending", "s1", metadata=_meta("lab/pending", 2))
+        first = state.start_walk("model", "full")  # lists everything
+        state.walk_page(first, [(i, "s1", _meta(i, 1)) for i in ("hub/gone", "hub/listed", "lab/done", "lab/old")], None)
+        state.finish_walk(first.id, "completed")
+        datasets = state.start_walk("dataset", "full")
+        state.walk_page(datasets, [("hub/data", "d1", _meta("hub/data", 1))], None)
+        state.finish_walk(datasets.id, "completed")
+        time.sleep(0.01)
+        second = state.start_walk("model", "full")  # hub/gone and lab/old are no longer listed
+        state.walk_page(second, [(i, "s1", _meta(i, 1)) for i in ("hub/listed", "lab/done")], None)
+        state.finish_walk(second.id, "completed")
+        assert sorted(state.mark_gone("model", second.started_at)) == ["hub/gone", "lab/old"]
+        state.set_renamed("model", "lab/old", "lab/new")
+        state.replace_edges("model:lab/pending", [EdgeRow("model:lab/pending", "model:hub/listed", "finetune", "card")])
+        state.replace_edges("model:hub/listed", [EdgeRow("model:hub/listed", "model:lab/done", "quantized", "card")])
+    return {"done": ("model", "lab/done"), "old": ("model", "lab/old"), "pending": ("model", "lab/pending"),
+            "listed": ("model", "hub/listed"), "gone": ("model", "hub/gone"), "data": ("dataset", "hub/data")}
+
+
+def card_files(export: Path) -> list[str]:
+    card = (export / "README.md").read_text()
+    return re.findall(r"^  data_files: (\S+)$", card.split("\n---\n", 1)[0], flags=re.M)
+
+
+def by_key(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    table = pq.read_table(path)
+    assert table.schema.remove_metadata() == ENTITY_SCHEMA.remove_metadata()
+    assert table.schema.metadata[b"hf_ipfs_scraper.schema_version"] == SCHEMA_VERSION.encode() == b"2"
+    return {(r["entity_type"], r["id"]): r for r in table.to_pylist()}
+
+
+def test_the_mirror_scope_leaves_out_the_repos_a_walk_only_listed(tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    keys = walked_archive(out)
+    with Catalog(out) as catalog:
+        result = catalog.export()
+        state = {(e.type, e.id): e for e in catalog.entities()}
+    export = out / "export"
+    assert result.directory == export and result.scope == "mirror"
+    rows = by_key(export / "all_entities.parquet")
+    assert set(rows) == {keys["done"], keys["old"], keys["pending"]}  # neither listed one, nor the dataset
+    assert rows[keys["done"]]["mirrored"] is True and rows[keys["pending"]]["mirrored"] is False
+    old = rows[keys["old"]]  # mirrored, then gone from the Hub: the archive keeps it, with the date
+    assert old["mirrored"] is True and old["renamed_to"] == "lab/new"
+    assert old["gone_at"].timestamp() == pytest.approx(state[keys["old"]].gone_at, abs=1e-6)
+    assert rows[keys["done"]]["listed_at"].timestamp() == pytest.approx(state[keys["done"]].listed_at, abs=1e-6)
+    assert rows[keys["done"]]["gone_at"] is None and rows[keys["pending"]]["listed_at"] is None
+    assert rows[keys["pending"]]["base_models"] == ["hub/listed"]  # its own edge, to a listed repo
+    edges = pq.read_table(export / "provenance_edges.parquet").to_pylist()
+    assert [(e["src_id"], e["dst_id"]) for e in edges] == [("lab/pending", "hub/listed")]  # not the listed repo's
+    assert pq.read_table(export / "datasets.parquet").num_rows == 0
+    assert sorted(card_files(export)) == sorted(p.name for p in export.glob("*.parquet")) == sorted(result.rows)
+    assert not (export / "catalog.parquet").exists()
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FILTER (WHERE mirrored), count(*) FILTER (WHERE gone_at IS NOT NULL)"
+                       f" FROM '{export / 'models.parquet'}'").fetchone() == (2, 1)
+
+
+def test_the_catalog_scope_writes_every_entity_into_one_file_and_every_edge(tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    keys = walked_archive(out)
+    with Catalog(out) as catalog:
+        result = catalog.export(scope="catalog")
+        state = {(e.type, e.id): e for e in catalog.entities()}
+    export = out / "catalog_export"
+    assert result.directory == export and result.scope == "catalog" and result.carried_over == 0
+    assert sorted(result.rows) == ["catalog.parquet", "provenance_edges.parquet"]
+    assert sorted(p.name for p in export.iterdir()) == ["README.md", "catalog.parquet", "provenance_edges.parquet"]
+    assert card_files(export) == ["catalog.parquet", "provenance_edges.parquet"]
+    assert "(scope `catalog`)" in (export / "README.md").read_text()
+    rows = by_key(export / "catalog.parquet")
+    assert set(rows) == set(keys.values()) == set(state)
+    for key, row in rows.items():
+        entity = state[key]
+        assert row["status"] == entity.status and row["mirrored"] is (entity.status == "done")
+        assert row["renamed_to"] == entity.renamed_to
+        for column in ("listed_at", "gone_at"):
+            value = getattr(entity, column)
+            assert (row[column] is None) if value is None else row[column].timestamp() == pytest.approx(value, abs=1e-6)
+    assert rows[keys["listed"]]["status"] == "listed" and rows[keys["listed"]]["mirrored"] is False
+    assert rows[keys["listed"]]["base_models"] == ["lab/done"] and rows[keys["listed"]]["likes"] == 1
+    assert rows[keys["gone"]]["gone_at"] is not None and rows[keys["listed"]]["gone_at"] is None
+    assert rows[keys["done"]]["readme"] == "# done" and rows[keys["listed"]]["readme"] is None
+    assert pq.read_table(export / "provenance_edges.parquet").num_rows == 2
+
+    con = duckdb.connect()
+    types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{export / 'catalog.parquet'}'").fetchall()}
+    assert types["mirrored"] == "BOOLEAN" and types["listed_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["gone_at"] == "TIMESTAMP WITH TIME ZONE" and types["renamed_to"] == "VARCHAR"
+    assert con.execute(f"SELECT status, count(*) FROM '{export / 'catalog.parquet'}' GROUP BY ALL ORDER BY 1"
+                       ).fetchall() == [("done", 2), ("listed", 3), ("pending", 1)]
+    frame = pl.read_parquet(export / "catalog.parquet")
+    assert frame.schema["mirrored"] == pl.Boolean and frame.schema["gone_at"] == pl.Datetime("us", "UTC")
+    gone = frame.filter(pl.col("gone_at").is_not_null()).sort("id")
+    assert gone["id"].to_list() == ["hub/gone", "lab/old"] and gone["renamed_to"].to_list() == [None, "lab/new"]
+
+    # rewritten whole, never merged (the state deletes nothing); --types keeps one file
+    with Catalog(out) as catalog:
+        again = catalog.export(scope="catalog", types=["dataset"])
+    assert again.rows["catalog.parquet"] == 1 and set(by_key(export / "catalog.parquet")) == {keys["data"]}
+
+
+def test_each_scope_keeps_to_its_own_directory_and_a_bad_scope_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    walked_archive(out)
+    with Catalog(out) as catalog:
+        catalog.export(tmp_path / "x")
+        with pytest.raises(InvalidInputError, match="other scope"):
+            catalog.export(tmp_path / "x", scope="catalog")
+        catalog.export(tmp_path / "y", scope="catalog")
+        with pytest.raises(InvalidInputError, match="other scope"):
+            catalog.export(tmp_path / "y")
+        with pytest.raises(InvalidInputError, match="unknown export scope 'hub'"):
+            catalog.export(tmp_path / "z", scope="hub")
+    assert not (tmp_path / "z").exists() and SCOPES == ("mirror", "catalog")
+
+
+def test_a_large_catalog_export_writes_its_edges_in_a_second_process(tmp_path: Path, monkeypatch) -> None:
+    import hf_ipfs_scraper.export as export_module
+
+    out = tmp_path / "archive"
+    walked_archive(out)
+    with Catalog(out) as catalog:
+        serial = catalog.export(tmp_path / "serial", scope="catalog")
+        monkeypatch.setattr(export_module, "PARALLEL_FROM", 1)
+        parallel = catalog.export(tmp_path / "parallel", scope="catalog")
+        mirror = catalog.export(tmp_path / "mirror")  # and the mirror scope's filtered edges, in the child
+    assert parallel.rows == serial.rows
+    for name in ("catalog.parquet", "provenance_edges.parquet"):
+        assert pq.read_table(tmp_path / "parallel" / name).equals(pq.read_table(tmp_path / "serial" / name))
+    assert mirror.rows["provenance_edges.parquet"] == 1 and mirror.rows["all_entities.parquet"] == 3
+
+
+def test_a_version_1_export_is_merged_into_version_2(tmp_path: Path) -> None:
+    """Rows carried over from an export written before ``mirrored``/``listed_at``/... existed get
+    ``mirrored`` from their status and nulls for the rest."""
+    out = tmp_path / "archive"
+    walked_archive(out)
+    export = tmp_path / "export"
+    with Catalog(out) as catalog:
+        catalog.export(export)
+    v1 = pq.read_table(export / "all_entities.parquet").drop_columns(["mirrored", "listed_at", "gone_at", "renamed_to"])
+    foreign = v1.slice(0, 1).to_pylist()[0] | {"id": "other/repo", "status": "done"}
+    v1 = pa.concat_tables([v1, pa.Table.from_pylist([foreign], schema=v1.schema)])
+    pq.write_table(v1, export / "all_entities.parquet")
+    with Catalog(out) as catalog:
+        result = catalog.export(export)
+    rows = by_key(export / "all_entities.parquet")
+    assert result.carried_over == 1 and len(rows) == 4
+    carried = rows[("model", "other/repo")]
+    assert carried["mirrored"] is True and carried["listed_at"] is None and carried["renamed_to"] is None
+    assert rows[("model", "lab/old")]["renamed_to"] == "lab/new"  # this archive's own rows: version 2
+
+
+def test_cli_export_scope(tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    walked_archive(out)
+    done = subprocess.run([*CLI, "--output-dir", str(out), "export", "--scope", "catalog", "--no-ipfs"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"{out / 'catalog_export' / 'catalog.parquet'}" in done.stdout
+    assert pq.read_table(out / "catalog_export" / "catalog.parquet").num_rows == 6 and not (out / "export").exists()
+    bad = subprocess.run([*CLI, "--output-dir", str(out), "export", "--scope", "hub"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "invalid choice: 'hub'" in bad.stderr
+
+
+_MEMBERS = st.lists(st.one_of(st.text(), st.integers(), st.none(), st.lists(st.text(max_size=3), max_size=2)), max_size=4)
+_JSON_VALUE = st.one_of(
+    st.none(), st.just(""), st.just("null"),
+    st.builds(lambda value, separators, ascii, indent: json.dumps(value, separators=separators, ensure_ascii=ascii,
+                                                                  indent=indent),
+              st.one_of(_MEMBERS, st.lists(st.text(), max_size=4), st.text(max_size=3), st.integers(),
+                        st.dictionaries(st.text(max_size=2), st.text(max_size=2), max_size=2)),
+              st.sampled_from([(", ", ": "), (",", ":")]), st.booleans(), st.sampled_from([None, 1])),
+)
+
+
+@given(st.lists(st.tuples(_JSON_VALUE, _JSON_VALUE, _JSON_VALUE), min_size=1, max_size=6))
+@example([('["a", "b"]', "[]", None), ('["x\\"y", "\u00e9", ""]', '["en"]', "")])  # Arrow reads this one
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_list_columns_read_by_arrow_agree_with_reading_each_value(rows: list[tuple[Any, Any, Any]]) -> None:
+    """``_list_arrays`` (Arrow's JSON reader, a batch at a time) gives what ``_list`` gives value
+    by value, whatever the batch holds: lists of strings, members that are not strings, values that
+    are not lists, nulls, pretty-printed JSON with line breaks."""
+    from hf_ipfs_scraper.export import _list, _list_arrays
+
+    columns = list(zip(*rows))
+    for array, column in zip(_list_arrays(*columns), columns):
+        assert array.type == pa.list_(pa.string()) and array.to_pylist() == [_list(v) for v in column]

@@ -16,9 +16,15 @@ def register(groups: Any) -> None:
         "export", help="unified Parquet export (entities, files, edges, trending, runs) for pandas/DuckDB/polars",
         epilog="example: hf-ipfs-scraper export --output ./export --types models,datasets",
     )
-    parser.add_argument("--output", metavar="DIR", help="where (default: <output_dir>/export)")
+    # export.SCOPES, spelt out: importing export.py (pyarrow) would slow every command's start
+    parser.add_argument("--scope", choices=("mirror", "catalog"), default="mirror",
+                        help="mirror (default): the repos the mirror handles (all_entities.parquet and one file a type);"
+                             " catalog: every repo known, the catalog walks' listed and gone ones too (catalog.parquet)")
+    parser.add_argument("--output", metavar="DIR",
+                        help="where (default: <output_dir>/export, with --scope catalog <output_dir>/catalog_export)")
     parser.add_argument("--types", type=parse_types, metavar="TYPES", help="e.g. models,datasets (default: all)")
-    parser.add_argument("--no-merge", action="store_true", help="replace the previous export instead of merging into it")
+    parser.add_argument("--no-merge", action="store_true",
+                        help="replace the previous export instead of merging into it (the catalog scope never merges)")
     parser.add_argument("--no-ipfs", action="store_true", help="do not add the export directory to the store")
     parser.add_argument("--merge", nargs="+", metavar="DIR", default=[],
                         help="first fold these output directories (other machines' --shard i/n) into this one")
@@ -34,7 +40,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
                 print(f"merged {merged.entities} entities from {merged.source} ({merged.copied_roots} repos' blocks copied)")
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
         result = catalog.export(args.output, types=types, merge=not args.no_merge, add_to_store=not args.no_ipfs,
-                                store_profile=config.store_profile)
+                                store_profile=config.store_profile, scope=args.scope)
     for name, rows in result.rows.items():
         print(f"{rows:>10}  {result.directory / name}")
     if result.carried_over:
