@@ -67,3 +67,43 @@ def test_bench_backends_runs_at_a_smoke_size(tmp_path: Path, require_component) 
     assert car["requests"] == 2 * repos and block_put["requests"] == push["blocks"] + repos
     assert car["seconds"] > 0 and block_put["seconds"] > 0
     assert "| one CAR per repo" in result.stdout and "O(1) requests per repo" in result.stdout
+
+
+def test_bench_walk_runs_at_a_smoke_size_and_asks_exactly_the_pages_it_needs(tmp_path: Path) -> None:
+    """The catalog benchmark at a tiny --scale: a full walk asks ceil(N/1000) pages a type and
+    nothing else, the refresh the pages holding the changed repos plus the one that stops it, and
+    the projection's requests are ceil(N/1000) of its flags (counts only, never timings)."""
+    import math
+
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_walk.py"), "--scale", "2500", "--queries", "20", "--passes", "1",
+         "--baseline-passes", "1", "--hub-models", "1500", "--hub-datasets", "1001", "--hub-spaces", "0",
+         "--workdir", str(tmp_path / "work"), "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["sizes"] == {"model": 2500, "dataset": 1668, "space": 0}
+    walk, refresh = data["walk"], data["refresh"]
+    for repo_type, n in walk["by_type"].items():
+        pages = max(1, math.ceil(n["visible"] / 1000))
+        assert n["kind"] == "full" and n["status"] == "completed" and n["entities"] == n["visible"]
+        assert n["requests"] == n["list_requests"] == n["limiter_requests"] == n["needed"] == pages, repo_type
+        assert n["info_requests"] == 0 and n["seconds"] > 0 and n["client_s_per_page"] >= 0
+        r = refresh["by_type"][repo_type]
+        assert r["kind"] == "refresh" and r["status"] == "completed" and r["changed"] == r["changed_truth"]
+        assert r["requests"] == r["limiter_requests"] == min(math.ceil(r["changed_truth"] / 1000) + 1, pages)
+    assert walk["by_type"]["model"]["visible"] > 2000 and walk["by_type"]["space"]["visible"] == 0
+    assert walk["requests"] == walk["needed"] == 3 + 2 + 1
+    assert refresh["changed"] == sum(data["touch"]["visible_changed"].values()) > 0
+    assert walk["peak_rss_mb"] > 0 and walk["emulator_peak_rss_mb"] > 0 and walk["entities_per_s"] > 0
+    projection = data["projection"]
+    assert projection["requests"] == {"model": 2, "dataset": 2, "space": 1} and projection["total_requests"] == 5
+    assert all(row["anonymous"] > 0 for row in projection["table"])
+    scale = data["scale"]
+    assert scale["index"]["docs"] == scale["search"]["docs"] == walk["entities"]
+    prov = scale["provenance"]
+    assert set(prov["summary"]) == {"lineage", "descendants", "family", "children"} and prov["queries"] == 20
+    assert prov["graph_nodes"] >= walk["entities"] and prov["build_s"] > 0
+    assert scale["search_all"]["n"] > 0 and "| build `tracker.graph` |" in result.stdout

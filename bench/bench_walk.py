@@ -1,0 +1,964 @@
+"""Benchmark: the whole-Hub catalog (issue 9), ``Mirror.catalog`` walking a generated Hub.
+
+    python bench/bench_walk.py                      # 200,000 entities: walk, refresh, projection (~2 min)
+    python bench/bench_walk.py --scale 2000000      # a catalog of 2M models, 450k datasets, 550k Spaces,
+                                                    # then provenance and search from it (~25 min)
+    python bench/bench_walk.py --entities 6000      # smoke size (seconds)
+
+The Hub is ``tests.hubemu.GeneratedHub`` (entities made lazily from ``--seed``, listings O(page))
+served by ``tests.hubemu.HubEmulator`` in a process of its own; the real ``huggingface_hub``
+client talks to it (``HF_ENDPOINT``, ``HF_HUB_DISABLE_XET=1``, as ``tests/conftest.py`` sets up).
+Every measured step runs in a fresh child process started by this small parent, so each peak RSS
+is that step's own (``ru_maxrss``, with the address space's own ``VmHWM`` beside it); the
+emulator's RSS is reported on its own row.
+
+1. **Full walk**: ``--entities`` split 75 / 15 / 10 % into models, datasets and Spaces (default
+   150k / 30k / 20k: about the real Hub's proportions; ``--models`` etc. set them one by one),
+   walked by ``Mirror(config).catalog()`` into an empty output directory. The walker's own rate
+   limiter is given an unlimited ``api`` quota (``hub.quota_api``): what is measured is the
+   client and the state store, not the anonymous quota, which step 3 applies. Reported per type:
+   Hub requests (the emulator's counters and the limiter's, which must agree), entities listed,
+   seconds, entities/s; and the split of each page's time into waiting for the emulator's answer
+   (time inside the listing's HTTP GET: the emulator making 1000 entities, JSON, loopback) and the
+   **client side** (parsing, records, provenance edges, the page's transaction: the rest). Target:
+   requests <= 1.01 x ceil(N/1000), N what an anonymous listing shows of the type.
+2. **Refresh** (a new child, as a daily ``hf-ipfs-scraper catalog`` would be): in the emulator's
+   process ``GeneratedHub.touch(--touch)`` gives 1 % of each type's entities a new commit (new
+   sha, ``lastModified``, counters); then ``Mirror.catalog()`` again, which is a refresh. What it
+   must ask: ceil(changed/1000) pages with changed entries, plus the one all unchanged that stops
+   it. Target: <= 5 requests per 1,000 changed entities.
+3. **Projection to the real Hub** (no measurement of the Hub: arithmetic and a simulation).
+   ``--hub-models 2000000 --hub-datasets 450000 --hub-spaces 550000`` are estimates of the real
+   Hub's size as of late 2026 (flags: change them). Requests = ceil(N/1000) per type. Minutes are
+   simulated with the project's own ``RateLimiter`` (``hf_ipfs_scraper.ratelimit``) on a virtual
+   clock, sequentially type after type as ``Mirror.catalog`` walks, each page taking
+   ``--server-seconds-per-page`` (an ASSUMPTION: the real Hub's time to answer and send one
+   1000-entry page with the scrapers' ``expand`` fields cannot be measured offline; default a
+   guess of 1.0 s) plus this run's measured client-side seconds per page of that type. The quotas
+   are ``ratelimit.PLANS``, from https://huggingface.co/docs/hub/rate-limits: the ``api`` bucket
+   (``/api/...``, which the listing is) allows 500 requests per 5-minute window anonymously and
+   1,000 with a free account's token (``Mirror`` picks plan ``free`` when a token is set; ``pro``
+   2,500 is shown too). The simulation assumes a fresh window and nothing else spending the
+   quota. A table shows how the projection moves with the server time. Target: the full-Hub walk
+   in < 30 min anonymously.
+4. **--scale N** (instead of ``--entities``): the generated Hub gets N models and datasets and
+   Spaces in the projection's proportions (at 2,000,000: 450k and 550k), and the catalog is
+   filled the honest way: steps 1-2 walk it through the emulator (so the walk at scale is
+   measured too). Then, each in a fresh child, the emulator stopped:
+   * **search index**: when the walk filled the search index itself (``SearchIndex.count()``
+     after the walk covers what was listed) it is used as is; otherwise it is built here with
+     ``SearchIndex.rebuild`` over ``SearchDoc.from_entity(entity, None)`` of every entity the
+     index should hold, timed, and the report says which happened;
+   * **provenance**, as ``bench/bench_provenance.py`` measures it: ``ProvenanceTracker`` over
+     ``StateStore(readonly=True)``; the baseline is scanning the two tables with the tracker's own
+     SELECTs; build seconds, peak RSS, then ``--queries`` keys (a tenth the ten most derived bases,
+     the rest random derivatives, random models and datasets): ``lineage``,
+     ``descendants(max_nodes=200)``, ``family(max_nodes=200)``, ``children``: p50 / p95;
+   * **search** over the catalog (``SearchIndex.search``, a fresh read-only reader as ``serve``
+     opens it): words of the ids (the commonest, a medium one, a rare one, two together), tags,
+     a ``pipeline_tag`` filter, size filters, an author, a type filter with a sort, no text;
+     picked from the catalog's own ids and tags; ``--passes`` passes after a warm-up one. The
+     baseline is the bare SQLite way, the same question as a scan of ``state.sqlite`` (``id
+     LIKE``, ``tags LIKE``, the filters, the sort, a count), timed on the first passes.
+   Targets (bench_provenance's and bench_search's, at a million): build <= 60 s, RSS <= 2 GB,
+   query p95 <= 50 ms; search p95 <= 20 ms.
+
+Targets are printed as PASS/MISS beside the numbers; the exit status never depends on timings.
+``--json`` alone prints every number as JSON on stdout (the report goes to stderr); ``--json
+FILE`` writes them to FILE. Timings on this VM move by +-20 % between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import IO, Any, Callable, TextIO
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
+
+TYPES = ("model", "dataset", "space")
+CHILD_TIMEOUT_S = 4 * 3600
+PAGE = 1000  # the Hub's largest listing page, what the walk asks for
+MIX = {"model": 0.75, "dataset": 0.15, "space": 0.10}
+UNLIMITED = 1_000_000_000  # the walker's api quota: the emulator has none, step 3 applies the Hub's
+TARGET_REQUESTS_X = 1.01
+TARGET_REFRESH_PER_1000 = 5.0
+TARGET_ANONYMOUS_MIN = 30.0
+TARGET_BUILD_S, TARGET_RSS_MB, TARGET_PROV_P95_MS = 60.0, 2048.0, 50.0  # bench_provenance's
+TARGET_SEARCH_P95_MS = 20.0  # bench_search's at a million documents
+SERVER_S_TABLE = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+MAX_NODES = 200
+# The tracker's own SELECTs (ProvenanceTracker._load), as bench_provenance's baseline.
+ENTITY_SCAN = "SELECT type, id, root_cid IS NOT NULL FROM entities"
+EDGE_SCAN = "SELECT src, dst, relation FROM edges"
+KEY_CLASSES = (("base", 0.1), ("derived", 0.4), ("random model", 0.4), ("dataset", 0.1))
+
+
+# -- small helpers, in every process ------------------------------------------------------------
+def _memory() -> dict[str, float]:
+    """MB: ``ru_maxrss`` (survives exec; the parent stays small so it is the child's own) and
+    this address space's VmHWM / VmRSS."""
+    import resource
+
+    found = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                name, _, value = line.partition(":")
+                if name in ("VmHWM", "VmRSS"):
+                    found[name.lower() + "_mb"] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return found
+
+
+def _cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _pct(values: list[float], p: float) -> float:
+    """Nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)] if ordered else float("nan")
+
+
+def _stats(ms: list[float]) -> dict[str, float]:
+    return {"n": len(ms), "p50": _pct(ms, 0.5), "p95": _pct(ms, 0.95), "max": max(ms) if ms else float("nan")}
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def _pages(n: int) -> int:
+    """Requests a listing of ``n`` entities takes: ceil(n/1000), and one even when empty."""
+    return max(1, math.ceil(n / PAGE))
+
+
+# -- the emulator's process ---------------------------------------------------------------------
+def child_emulator(sizes: dict[str, int], seed: int, home: str) -> int:
+    """A GeneratedHub behind a HubEmulator; JSON lines in (commands) and out (answers)."""
+    from tests.hubemu import GeneratedHub, HubEmulator
+    from tests.hubemu.clientenv import client_env
+
+    t0 = time.perf_counter()
+    hub = GeneratedHub(models=sizes["model"], datasets=sizes["dataset"], spaces=sizes["space"], seed=seed)
+    build_s = time.perf_counter() - t0
+    emu = HubEmulator(generated=hub).start()
+    env = client_env(emu.endpoint, home)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+
+    def answer(data: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(data) + "\n")
+        sys.stdout.flush()
+
+    answer({"endpoint": emu.endpoint, "env": env, "build_s": build_s, "memory": _memory(),
+            "visible": {t: hub.count(t) for t in TYPES}, "made": sizes})
+    try:
+        for line in sys.stdin:
+            command = json.loads(line)
+            op = command["op"]
+            if op == "reset":
+                emu.reset_counts()
+                answer({"cpu_s": _cpu_s()})
+            elif op == "stats":
+                answer({"requests": _requests_by_type(emu.requests), "counts": dict(emu.counts),
+                        "bytes_by_kind": dict(emu.bytes_by_kind), "memory": _memory(), "cpu_s": _cpu_s(),
+                        "visible": {t: hub.count(t) for t in TYPES}})
+            elif op == "touch":
+                t1 = time.perf_counter()
+                before = hub.now
+                touched = hub.touch(command["fraction"], command["seed"])
+                visible = {t: len(hub.changed_since(t, before)) for t in TYPES}  # what a listing shows
+                answer({"touched": {t: len(ids) for t, ids in touched.items()}, "visible_changed": visible,
+                        "seconds": time.perf_counter() - t1})
+            elif op == "stop":
+                break
+    finally:
+        emu.stop()
+    return 0
+
+
+def _requests_by_type(requests: list[tuple[str, str, int]]) -> dict[str, dict[str, int]]:
+    """``{type: {"list": n, "info": n, "other": n}}`` from the emulator's request log."""
+    out: dict[str, Counter[str]] = {t: Counter() for t in TYPES}
+    for _method, target, _status in requests:
+        path = target.split("?", 1)[0]
+        match = re.match(r"^/api/(models|datasets|spaces)(/.*)?$", path)
+        if match is None:
+            out.setdefault("other", Counter())["other"] += 1
+            continue
+        out[match.group(1)[:-1]]["info" if match.group(2) else "list"] += 1
+    return {t: dict(c) for t, c in out.items()}
+
+
+class Emulator:
+    """The emulator's process, driven from the parent (which stays small)."""
+
+    def __init__(self, sizes: dict[str, int], seed: int, home: Path) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--child-emulator", json.dumps(sizes), str(seed),
+             str(home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+        )
+        self.started = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the emulator's process died (exit {self.proc.wait()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def ask(self, op: str, **args: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(json.dumps({"op": "stop"}) + "\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+# -- the walker's process -----------------------------------------------------------------------
+def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
+    """``Mirror(config).catalog()`` over ``out_dir``: a full walk the first time, then refreshes."""
+    import hf_ipfs_scraper.hub.client as hub_client
+    import hf_ipfs_scraper.mirror as mirror_module
+    import hf_ipfs_scraper.walk as walk_module
+    from hf_ipfs_scraper import Mirror, load_config
+
+    memory_start = _memory()
+    http_s: defaultdict[str, float] = defaultdict(float)
+    real_session = hub_client.get_session
+
+    class TimedSession:
+        """The shared session, with the time inside each listing GET added up per type: waiting
+        for the answer (the emulator's work, loopback) and reading its body."""
+
+        def __init__(self, session: Any) -> None:
+            self._session = session
+
+        def get(self, url: str, *args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return self._session.get(url, *args, **kwargs)
+            finally:
+                match = re.search(r"/api/(models|datasets|spaces)(?:\?|$)", str(url))
+                http_s[match.group(1)[:-1] if match else "other"] += time.perf_counter() - t
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._session, name)
+
+    setattr(hub_client, "get_session", lambda: TimedSession(real_session()))
+    # Where the client side goes, per type: the parts walk.py calls on the Mirror's objects.
+    parts: dict[str, defaultdict[str, float]] = {t: defaultdict(float) for t in TYPES}
+    current = ["other"]
+    real_walk_hub = mirror_module.walk_hub
+
+    def walk_hub(repo_type: str, **kwargs: Any) -> Any:
+        current[0] = repo_type
+        return real_walk_hub(repo_type, **kwargs)
+
+    grew: defaultdict[str, float] = defaultdict(float)  # MB the peak RSS rose by inside each part
+
+    def timed(part: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            t, peak = time.perf_counter(), _memory().get("vmhwm_mb", 0.0)
+            try:
+                return call(*args, **kwargs)
+            finally:
+                parts.setdefault(current[0], defaultdict(float))[part] += time.perf_counter() - t
+                grew[part] += _memory().get("vmhwm_mb", 0.0) - peak
+        return run
+
+    setattr(mirror_module, "walk_hub", walk_hub)
+    config = load_config(env={}, overrides={"output_dir": str(out_dir), "hub.endpoint": endpoint,
+                                            "hub.quota_api": UNLIMITED})
+    t0, cpu0 = time.perf_counter(), _cpu_s()
+    with Mirror(config) as mirror:
+        t1 = time.perf_counter()
+        memory_open = _memory()
+        targets: list[tuple[Any, str, str]] = [(mirror.state, "walk_page", "state transaction"),
+                                               (mirror.provenance, "record_many", "provenance edges"),
+                                               (mirror.search, "upsert", "search upsert")]
+        indexer = getattr(walk_module, "_Indexer", None)  # the walk's search documents (issue 9)
+        for name in ("page", "listed"):  # a page's documents, or all of the walk's at its end
+            if indexer is not None and callable(getattr(indexer, name, None)):
+                targets.append((indexer, name, f"search {name}"))
+        for obj, name, part in targets:
+            setattr(obj, name, timed(part, getattr(obj, name)))
+        summaries = mirror.catalog()
+        t2, cpu2 = time.perf_counter(), _cpu_s()
+        assert mirror.search is not None
+        search_docs = mirror.search.count()
+        counts = {t: dict(mirror.state.counts(t)) for t in TYPES}
+    t3 = time.perf_counter()
+    walks = {}
+    for s in summaries:
+        walks[s.repo_type] = {
+            "kind": s.kind, "status": s.status, "error": s.error, "pages": s.pages, "listed": s.listed,
+            "changed": s.changed, "gone": len(s.gone), "renamed": len(s.renamed), "requests": s.requests,
+            "seconds": s.seconds, "http_s": http_s[s.repo_type], "parts_s": dict(parts[s.repo_type]),
+        }
+    db = out_dir / "state.sqlite"
+    return {
+        "walks": walks, "open_s": t1 - t0, "catalog_s": t2 - t1, "close_s": t3 - t2, "cpu_s": cpu2 - cpu0,
+        "memory_start": memory_start, "memory_open": memory_open, "memory_end": _memory(),
+        "search_docs": search_docs, "state_counts": counts, "other_http_s": http_s["other"],
+        "peak_rss_grew_mb": dict(grew),
+        "state_bytes": sum(p.stat().st_size for p in out_dir.glob("state.sqlite*") if p.is_file()) if db.exists() else 0,
+    }
+
+
+def _run_walk(out_dir: Path, emu: Emulator) -> dict[str, Any]:
+    emu.ask("reset")
+    before = emu.ask("stats")
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-walk", str(out_dir),
+                           emu.started["endpoint"]], capture_output=True, text=True, env=emu.started["env"],
+                          timeout=CHILD_TIMEOUT_S, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the walk failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    after = emu.ask("stats")
+    result["emulator"] = {"requests": after["requests"], "counts": after["counts"],
+                          "bytes_by_kind": after["bytes_by_kind"], "memory": after["memory"],
+                          "cpu_s": after["cpu_s"] - before["cpu_s"], "visible": after["visible"]}
+    return result
+
+
+# -- step 3: the projection ---------------------------------------------------------------------
+def simulate(plan: str, pages: list[tuple[int, float]], server_s: float, *, burst: float | None = None) -> float:
+    """Seconds for ``pages`` ((requests, client seconds a page) per type, walked one type after
+    the other) through ``RateLimiter(plan)`` on a virtual clock, each request answered in
+    ``server_s``. A fresh window, nobody else spending the quota, no 429."""
+    from hf_ipfs_scraper.ratelimit import RateLimiter
+
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    kwargs = {} if burst is None else {"burst": burst}
+    limiter = RateLimiter(plan, clock=lambda: now[0], sleep=sleep, **kwargs)  # type: ignore[arg-type]
+    for n, client_s in pages:
+        handle = limiter.register("catalog")
+        for _ in range(n):
+            permit = limiter.acquire("api", scraper=handle)
+            now[0] += server_s
+            permit.release()
+            now[0] += client_s
+        limiter.unregister(handle)
+    return now[0]
+
+
+def projection(args: argparse.Namespace, client_s: dict[str, float], cpu_s_per_page: float) -> dict[str, Any]:
+    from hf_ipfs_scraper.ratelimit import PLANS
+
+    hub = {"model": args.hub_models, "dataset": args.hub_datasets, "space": args.hub_spaces}
+    requests = {t: _pages(n) for t, n in hub.items()}
+    pages = [(requests[t], client_s[t]) for t in TYPES]
+    plans = {"anonymous": "anonymous", "token (free)": "free", "token (pro)": "pro"}
+    servers = sorted({*SERVER_S_TABLE, args.server_seconds_per_page})
+    table = []
+    for s in servers:
+        row: dict[str, Any] = {"server_s": s, "unlimited_min": sum(n * (s + c) for n, c in pages) / 60}
+        for label, plan in plans.items():
+            row[label] = simulate(plan, pages, s) / 60
+        row["anonymous, burst=1.0"] = simulate("anonymous", pages, s, burst=1.0) / 60
+        table.append(row)
+    mean_client = sum(n * c for n, c in pages) / sum(requests.values())
+    by_cpu = [(n, cpu_s_per_page) for n, _ in pages]
+    return {
+        "cpu_s_per_page": cpu_s_per_page,
+        "at_flag_by_cpu": {label: simulate(plan, by_cpu, args.server_seconds_per_page) / 60
+                           for label, plan in plans.items()},
+        "hub": hub, "requests": requests, "total_requests": sum(requests.values()), "client_s": client_s,
+        "mean_client_s": mean_client, "server_s": args.server_seconds_per_page,
+        "quotas": {label: dict(PLANS[plan]) for label, plan in plans.items()}, "table": table,
+        "at_flag": next(r for r in table if r["server_s"] == args.server_seconds_per_page),
+        "quota_bound_below_s": 300 / PLANS["anonymous"]["api"] - mean_client,
+    }
+
+
+# -- step 4: index, provenance, search ----------------------------------------------------------
+def child_index(out_dir: Path) -> dict[str, Any]:
+    """Build the search index from the state: every entity the index should hold, no README."""
+    from hf_ipfs_scraper.search import SearchDoc, SearchIndex
+    from hf_ipfs_scraper.state import StateStore
+
+    holds: Callable[[Any], bool] = getattr(SearchDoc, "indexes", lambda entity: True)
+    memory_before = _memory()
+    t0 = time.perf_counter()
+    with StateStore(out_dir / "state.sqlite", readonly=True) as state, \
+            SearchIndex(out_dir / "search", writable=True) as index:
+        count = index.rebuild(SearchDoc.from_entity(e, None) for e in state.iter_entities() if holds(e))
+    seconds = time.perf_counter() - t0
+    disk = sum(p.stat().st_size for p in (out_dir / "search").rglob("*") if p.is_file())
+    return {"docs": count, "seconds": seconds, "memory_before": memory_before, "memory_after": _memory(),
+            "disk_bytes": disk, "way": "SearchIndex.rebuild(SearchDoc.from_entity(e, None) ...)"}
+
+
+def child_provenance(out_dir: Path, queries: int, seed: int) -> dict[str, Any]:
+    from hf_ipfs_scraper.provenance.tracker import ProvenanceTracker
+    from hf_ipfs_scraper.state import StateStore
+
+    db = out_dir / "state.sqlite"
+    _read_through(db)
+    state = StateStore(db, readonly=True)
+    t0 = time.perf_counter()
+    for _ in state.scan(ENTITY_SCAN):
+        pass
+    t1 = time.perf_counter()
+    for _ in state.scan(EDGE_SCAN):
+        pass
+    t2 = time.perf_counter()
+    before = _memory()
+    tracker = ProvenanceTracker(state)
+    t3 = time.perf_counter()
+    graph = tracker.graph
+    t4 = time.perf_counter()
+    after = _memory()
+    m0 = time.perf_counter()
+    top = tracker.most_derived(10)
+    most_derived_ms = (time.perf_counter() - m0) * 1000
+    rng = random.Random(seed)
+    models = [n for n in graph.nodes if n.startswith("model:")]
+    datasets = [n for n in graph.nodes if n.startswith("dataset:")]
+    pools = {
+        "base": [key for key, _ in top],
+        "derived": [n for n in rng.sample(models, min(len(models), 20_000)) if graph.out_degree(n) > 0][:5000],
+        "random model": rng.sample(models, min(len(models), 5000)),
+        "dataset": rng.sample(datasets, min(len(datasets), 1000)),
+    }
+    keys: list[tuple[str, str]] = []
+    for cls, share in KEY_CLASSES:
+        pool = pools[cls] or pools["random model"]
+        count = max(1, round(queries * share))
+        keys += [(cls, pool[q % len(pool)] if cls == "base" else rng.choice(pool)) for q in range(count)]
+    rng.shuffle(keys)
+    keys = keys[:queries]
+    calls: dict[str, Callable[[str], Any]] = {
+        "lineage": tracker.lineage,
+        "descendants": lambda key: tracker.descendants(key, max_nodes=MAX_NODES),
+        "family": lambda key: tracker.family(key, max_nodes=MAX_NODES),
+        "children": tracker.children,
+    }
+    latencies: dict[str, list[tuple[str, float, int]]] = {}
+    for kind, call in calls.items():
+        rows = latencies[kind] = []
+        for cls, key in keys:
+            q0 = time.perf_counter()
+            result = call(key)
+            ms = (time.perf_counter() - q0) * 1000
+            rows.append((cls, ms, result.number_of_nodes() if kind == "family" else len(result)))
+    state.close()
+    edges_by_relation = Counter(d.get("relation") for _, _, d in graph.edges(data=True))
+    return {
+        "scan_entities_s": t1 - t0, "scan_edges_s": t2 - t1, "scan_s": t2 - t0, "build_s": t4 - t3,
+        "memory_before": before, "memory_after": after, "memory_end": _memory(),
+        "graph_nodes": graph.number_of_nodes(), "graph_edges": graph.number_of_edges(),
+        "edges_by_relation": dict(edges_by_relation.most_common()), "most_derived": top,
+        "most_derived_ms": most_derived_ms, "queries": len(keys),
+        "summary": {kind: _stats([r[1] for r in rows]) for kind, rows in latencies.items()},
+        "by_class": {kind: {cls: _stats([r[1] for r in rows if r[0] == cls]) for cls, _ in KEY_CLASSES}
+                     for kind, rows in latencies.items()},
+        "answer_size_max": {kind: max(r[2] for r in rows) for kind, rows in latencies.items()},
+    }
+
+
+def _read_through(db: Path) -> None:
+    """Into the page cache: time the work, not the disk."""
+    for path in (db, Path(f"{db}-wal")):
+        if path.exists():
+            with open(path, "rb", buffering=0) as fh:
+                while fh.read(1 << 20):
+                    pass
+
+
+def _search_plan(db: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """Queries from the catalog itself: id words by how many ids hold them, tags, the commonest
+    pipeline tag and author (read from the state, untimed)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    words: Counter[str] = Counter()
+    tags: Counter[str] = Counter()
+    pipelines: Counter[str] = Counter()
+    authors: Counter[str] = Counter()
+    n = 0
+    for n, (repo_id, tag_json, pipeline, author) in enumerate(
+            conn.execute("SELECT id, tags, pipeline_tag, author FROM entities"), start=1):
+        name = repo_id.split("/", 1)[-1].lower()
+        words.update(set(re.findall(r"[a-z]{3,}", name)))
+        if n % 5 == 0 and tag_json:
+            tags.update(json.loads(tag_json))
+        if pipeline:
+            pipelines[pipeline] += 1
+        if author:
+            authors[author] += 1
+    conn.close()
+    if not words:
+        return []
+    ranked = words.most_common()
+    common, second = ranked[0][0], ranked[min(1, len(ranked) - 1)][0]
+    medium = min(ranked, key=lambda wc: abs(wc[1] - n / 1000))[0]  # in about 0.1 % of the ids
+    rare = next((w for w, c in reversed(ranked) if 1 <= c <= 3 and len(w) >= 5), ranked[-1][0])
+    plain_tags = [t for t, _ in tags.most_common() if ":" not in t]
+    top_tag = plain_tags[0] if plain_tags else "transformers"
+    mid_tag = plain_tags[min(len(plain_tags) - 1, 20)] if plain_tags else top_tag
+    pipeline = pipelines.most_common(1)[0][0] if pipelines else "text-generation"
+    author = authors.most_common(1)[0][0] if authors else None
+    plan: list[tuple[str, str, dict[str, Any]]] = [
+        ("id word, commonest", common, {}), ("id word, medium", medium, {}), ("id word, rare", rare, {}),
+        ("id words, two", f"{common} {second}", {}),
+        ("tag", "", {"tags": (top_tag,)}), ("tag", "", {"tags": (mid_tag,)}), ("tag", medium, {"tags": (top_tag,)}),
+        ("pipeline_tag filter", "", {"pipeline_tag": pipeline}),
+        ("pipeline_tag filter", second, {"pipeline_tag": pipeline}),
+        ("size filter", "", {"size_gte": 1_000_000_000}), ("size filter", common, {"size_lte": 100_000_000}),
+        ("type filter, sorted", "", {"types": ("dataset",), "sort": "downloads"}),
+        ("no text, sorted", "", {"sort": "likes"}),
+    ]
+    if author is not None:
+        plan.append(("author", "", {"author": author}))
+    return plan
+
+
+def _sql_for(text: str, filters: dict[str, Any]) -> tuple[str, list[Any], str]:
+    """The same question as a bare scan of the state's ``entities`` table: WHERE, args, ORDER."""
+    where, params = [], []
+    for word in text.split():
+        where.append("id LIKE ?")
+        params.append(f"%{word}%")
+    for tag in filters.get("tags", ()):
+        where.append("tags LIKE ?")
+        params.append(f'%"{tag}"%')
+    for column, key in (("pipeline_tag", "pipeline_tag"), ("author", "author")):
+        if filters.get(key) is not None:
+            where.append(f"{column} = ?")
+            params.append(filters[key])
+    if filters.get("size_gte") is not None:
+        where.append("size_bytes >= ?")
+        params.append(filters["size_gte"])
+    if filters.get("size_lte") is not None:
+        where.append("size_bytes <= ?")
+        params.append(filters["size_lte"])
+    if filters.get("types"):
+        where.append(f"type IN ({', '.join('?' * len(filters['types']))})")
+        params += list(filters["types"])
+    sort = {"downloads": "downloads", "likes": "likes"}.get(filters.get("sort", ""), "trending_score")
+    return " AND ".join(where) or "1", params, f"{sort} DESC, type, id"
+
+
+def child_search(out_dir: Path, passes: int, baseline_passes: int) -> dict[str, Any]:
+    import sqlite3
+
+    from hf_ipfs_scraper.search import SearchIndex, SearchQuery
+
+    db = out_dir / "state.sqlite"
+    plan = _search_plan(db)
+    _read_through(db)
+    before = _memory()
+    t0 = time.perf_counter()
+    index = SearchIndex(out_dir / "search")
+    open_ms = (time.perf_counter() - t0) * 1000
+    docs = index.count()
+    rows: list[tuple[str, str, float, int]] = []  # class, label, ms, total (after the warm-up pass)
+    for n in range(passes + 1):
+        for cls, text, filters in plan:
+            q0 = time.perf_counter()
+            total = index.search(SearchQuery(text, **filters)).total
+            ms = (time.perf_counter() - q0) * 1000
+            if n:
+                rows.append((cls, _label(text, filters), ms, total))
+    index.close()
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.execute("PRAGMA cache_size=-262144")
+    baseline: list[tuple[str, str, float, int]] = []
+    for _ in range(baseline_passes):
+        for cls, text, filters in plan:
+            where, params, order = _sql_for(text, filters)
+            q0 = time.perf_counter()
+            conn.execute(f"SELECT type, id FROM entities WHERE {where} ORDER BY {order} LIMIT 20", params).fetchall()
+            (total,) = conn.execute(f"SELECT count(*) FROM entities WHERE {where}", params).fetchone()
+            baseline.append((cls, _label(text, filters), (time.perf_counter() - q0) * 1000, total))
+    conn.close()
+    return {"docs": docs, "open_ms": open_ms, "rows": rows, "baseline": baseline, "memory_before": before,
+            "memory_after": _memory(), "plan": [[c, t, {k: list(v) if isinstance(v, tuple) else v
+                                                        for k, v in f.items()}] for c, t, f in plan]}
+
+
+def _label(text: str, filters: dict[str, Any]) -> str:
+    extra = ", ".join(f"{k}={'/'.join(v) if isinstance(v, (tuple, list)) else v}" for k, v in filters.items())
+    return (text or "(no text)") + (f" [{extra}]" if extra else "")
+
+
+# -- report -------------------------------------------------------------------------------------
+def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: TextIO) -> dict[str, Any]:
+    """Step 1's table; returns the numbers the JSON and the projection use."""
+    def say(line: str = "") -> None:
+        print(line, file=out)
+
+    visible = walk["emulator"]["visible"]
+    by_type = walk["emulator"]["requests"]
+    list_bytes = walk["emulator"]["bytes_by_kind"].get("list", 0)
+    total_pages = sum(w["pages"] for w in walk["walks"].values())
+    say(f"{title}: {sum(w['listed'] for w in walk['walks'].values()):,} entities in "
+        f"{walk['catalog_s']:.1f} s ({', '.join(f'{visible[t]:,} {t}s' for t in TYPES)} listed anonymously, of "
+        f"{sum(sizes.values()):,} made); {list_bytes / max(1, total_pages) / 1e6:.2f} MB a page on the wire")
+    say()
+    say("| type | entities | Hub requests | ceil(N/1000) | × | target ≤ 1.01× | seconds | entities/s | "
+        "s a page: emulator + client | walk status |")
+    say("|---|---:|---:|---:|---:|---|---:|---:|---:|---|")
+    numbers: dict[str, Any] = {}
+    all_requests = 0
+    for t in TYPES:
+        w = walk["walks"][t]
+        requests = sum(by_type[t].values())
+        limiter = w["requests"].get("api", 0)
+        need = _pages(visible[t])
+        all_requests += requests
+        client = max(0.0, w["seconds"] - w["http_s"]) / max(1, w["pages"])
+        numbers[t] = {"entities": w["listed"], "visible": visible[t], "requests": requests, "limiter_requests": limiter,
+                      "list_requests": by_type[t].get("list", 0), "info_requests": by_type[t].get("info", 0),
+                      "needed": need, "ratio": requests / need, "seconds": w["seconds"],
+                      "entities_per_s": w["listed"] / w["seconds"] if w["seconds"] else 0.0,
+                      "emulator_s_per_page": w["http_s"] / max(1, w["pages"]), "client_s_per_page": client,
+                      "status": w["status"], "kind": w["kind"], "changed": w["changed"], "pages": w["pages"]}
+        agree = "" if limiter == requests else f" (limiter counted {limiter})"
+        say(f"| {t}s | {w['listed']:,} | {requests:,}{agree} | {need:,} | {requests / need:.3f} | "
+            f"{_verdict(requests <= TARGET_REQUESTS_X * need)} | {w['seconds']:.1f} | {numbers[t]['entities_per_s']:,.0f} | "
+            f"{numbers[t]['emulator_s_per_page']:.3f} + {client:.3f} | {w['kind']} {w['status']} |")
+    need_all = sum(_pages(visible[t]) for t in TYPES)
+    listed = sum(w["listed"] for w in walk["walks"].values())
+    say(f"| **all** | {listed:,} | {all_requests:,} | {need_all:,} | {all_requests / need_all:.3f} | "
+        f"{_verdict(all_requests <= TARGET_REQUESTS_X * need_all)} | {walk['catalog_s']:.1f} | "
+        f"{listed / walk['catalog_s']:,.0f} | | |")
+    say()
+    say("Client side of a page, seconds (what the walking process does with each 1000-entry page):")
+    say()
+    say("| type | client side | JSON, records, loop | provenance edges | search documents | of which tantivy "
+        "upsert + commit | state transaction |")
+    say("|---|---:|---:|---:|---:|---:|---:|")
+    for t in TYPES:
+        w, n = walk["walks"][t], numbers[t]
+        got = {k: v / max(1, w["pages"]) for k, v in w.get("parts_s", {}).items()}
+        search = got.get("search page", 0.0) + got.get("search listed", 0.0) or got.get("search upsert", 0.0)
+        rest = n["client_s_per_page"] - search - got.get("provenance edges", 0.0) - got.get("state transaction", 0.0)
+        n["client_parts_s_per_page"] = {**got, "json, records, loop": rest}
+        say(f"| {t}s | {n['client_s_per_page']:.3f} | {rest:.3f} | {got.get('provenance edges', 0):.3f} | "
+            f"{search:.3f} | {got.get('search upsert', 0):.3f} | {got.get('state transaction', 0):.3f} |")
+    mem, emu_mem = walk["memory_end"], walk["emulator"]["memory"]
+    say()
+    say(f"walking process: peak RSS {mem['peak_rss_mb']:.0f} MB (VmHWM {mem.get('vmhwm_mb', 0):.0f}; "
+        f"{walk['memory_open']['peak_rss_mb']:.0f} MB once the Mirror was open, before the walk), CPU "
+        f"{walk['cpu_s']:.1f} s ({walk['cpu_s'] / max(1, total_pages):.3f} s a page); state.sqlite {walk['state_bytes'] / 2**20:,.0f} MiB; search index "
+        f"{walk['search_docs']:,} documents after the walk")
+    grew = walk.get("peak_rss_grew_mb", {})
+    if grew:
+        say("  the peak RSS rose by, inside: " + ", ".join(f"{part} {mb:,.0f} MB" for part, mb in grew.items()))
+    say(f"emulator's process (reported apart): peak RSS {emu_mem['peak_rss_mb']:.0f} MB (now "
+        f"{emu_mem.get('vmrss_mb', 0):.0f}), CPU during the walk {walk['emulator']['cpu_s']:.1f} s")
+    return {"by_type": numbers, "requests": all_requests, "needed": need_all, "entities": listed,
+            "seconds": walk["catalog_s"], "entities_per_s": listed / walk["catalog_s"],
+            "peak_rss_mb": mem["peak_rss_mb"], "vmhwm_mb": mem.get("vmhwm_mb"), "cpu_s": walk["cpu_s"],
+            "cpu_s_per_page": walk["cpu_s"] / max(1, total_pages),
+            "emulator_peak_rss_mb": emu_mem["peak_rss_mb"], "search_docs": walk["search_docs"],
+            "state_bytes": walk["state_bytes"], "list_bytes_per_page": list_bytes / max(1, total_pages)}
+
+
+def report_refresh(refresh: dict[str, Any], touch: dict[str, Any], fraction: float, out: TextIO) -> dict[str, Any]:
+    def say(line: str = "") -> None:
+        print(line, file=out)
+
+    visible = refresh["emulator"]["visible"]
+    by_type = refresh["emulator"]["requests"]
+    say(f"Refresh after GeneratedHub.touch({fraction}) (a new commit for {sum(touch['touched'].values()):,} "
+        f"entities, {sum(touch['visible_changed'].values()):,} of them in the anonymous listings), in a new process:")
+    say()
+    say("| type | changed (truth) | found changed | Hub requests | expected | seconds |")
+    say("|---|---:|---:|---:|---:|---:|")
+    numbers: dict[str, Any] = {}
+    for t in TYPES:
+        w = refresh["walks"][t]
+        k = touch["visible_changed"][t]
+        expected = min(math.ceil(k / PAGE) + 1, _pages(visible[t]))
+        requests = sum(by_type[t].values())
+        numbers[t] = {"changed_truth": k, "changed": w["changed"], "requests": requests, "expected": expected,
+                      "seconds": w["seconds"], "kind": w["kind"], "status": w["status"],
+                      "limiter_requests": w["requests"].get("api", 0)}
+        say(f"| {t}s | {k:,} | {w['changed']:,} | {requests} | {expected} | {w['seconds']:.2f} |")
+    changed = sum(touch["visible_changed"].values())
+    requests = sum(n["requests"] for n in numbers.values())
+    per_1000 = requests / (changed / 1000) if changed else float("inf")
+    seconds = sum(n["seconds"] for n in numbers.values())
+    say(f"| **all** | {changed:,} | {sum(n['changed'] for n in numbers.values()):,} | {requests} | "
+        f"{sum(n['expected'] for n in numbers.values())} | {seconds:.2f} |")
+    say()
+    say(f"refresh: {per_1000:.2f} requests per 1,000 changed entities (target ≤ {TARGET_REFRESH_PER_1000:g}: "
+        f"{_verdict(per_1000 <= TARGET_REFRESH_PER_1000)}); {seconds:.2f} s of walking, the process "
+        f"{refresh['open_s'] + refresh['catalog_s'] + refresh['close_s']:.2f} s open to close")
+    return {"by_type": numbers, "requests": requests, "changed": changed, "requests_per_1000_changed": per_1000,
+            "seconds": seconds}
+
+
+def report_projection(p: dict[str, Any], out: TextIO) -> None:
+    def say(line: str = "") -> None:
+        print(line, file=out)
+
+    hub, req = p["hub"], p["requests"]
+    say(f"Projection to the real Hub (estimated size, late 2026: {', '.join(f'{hub[t]:,} {t}s' for t in TYPES)}): "
+        f"{' + '.join(f'{req[t]:,}' for t in TYPES)} = {p['total_requests']:,} listing requests (ceil(N/1000) each)")
+    quotas = p["quotas"]
+    say(f"quota of the api bucket (hf_ipfs_scraper.ratelimit.PLANS, the Hub's documented plans): anonymous "
+        f"{quotas['anonymous']['api']}, token (free) {quotas['token (free)']['api']}, token (pro) "
+        f"{quotas['token (pro)']['api']} requests per 5 minutes")
+    say("client-side seconds a page, measured in this run: "
+        + ", ".join(f"{t}s {p['client_s'][t]:.3f}" for t in TYPES))
+    say(f"server seconds a page (the Hub answering and sending one 1000-entry expanded page): ASSUMED "
+        f"{p['server_s']:g} s (--server-seconds-per-page; not measurable offline)")
+    say()
+    say("| server s a page | no quota (min) | anonymous (min) | token, free (min) | token, pro (min) | "
+        "anonymous if the limiter did not pace (burst=1.0) |")
+    say("|---:|---:|---:|---:|---:|---:|")
+    for row in p["table"]:
+        mark = " **(flag)**" if row["server_s"] == p["server_s"] else ""
+        say(f"| {row['server_s']:g}{mark} | {row['unlimited_min']:.1f} | {row['anonymous']:.1f} | "
+            f"{row['token (free)']:.1f} | {row['token (pro)']:.1f} | {row['anonymous, burst=1.0']:.1f} |")
+    at = p["at_flag"]
+    say()
+    say(f"full-Hub walk, anonymous, at {p['server_s']:g} s a page: {at['anonymous']:.1f} min (target < "
+        f"{TARGET_ANONYMOUS_MIN:g} min: {_verdict(at['anonymous'] < TARGET_ANONYMOUS_MIN)}); with a token "
+        f"{at['token (free)']:.1f} min")
+    cpu = p["at_flag_by_cpu"]
+    say(f"the same with the walking process's CPU seconds a page ({p['cpu_s_per_page']:.3f} s) as its client side "
+        f"instead of the wall time (what a machine not shared with other work would come nearer to): anonymous "
+        f"{cpu['anonymous']:.1f} min, token (free) {cpu['token (free)']:.1f} min")
+    pace = 300 / quotas["anonymous"]["api"]
+    if p["quota_bound_below_s"] > 0:
+        say(f"below {p['quota_bound_below_s']:.2f} s a page the anonymous walk is bound by the quota ({pace:.2f} s a "
+            f"request = 300 s / {quotas['anonymous']['api']}, minus {p['mean_client_s']:.3f} s of client a page), "
+            "above it by the pages themselves")
+    else:
+        say(f"the client side alone ({p['mean_client_s']:.3f} s a page) is slower than the anonymous quota's pace "
+            f"({pace:.2f} s a request = 300 s / {quotas['anonymous']['api']}): the walk is bound by its pages at any "
+            "server time, and the quota never makes it wait")
+
+
+def report_scale(index: dict[str, Any], prov: dict[str, Any], search: dict[str, Any], out: TextIO) -> dict[str, Any]:
+    def say(line: str = "") -> None:
+        print(line, file=out)
+
+    say()
+    if index.get("way") == "walk":
+        say(f"Search index: filled by the walk itself ({index['docs']:,} documents)")
+    else:
+        say(f"Search index: NOT filled by the walk ({index.get('walk_docs', 0):,} documents after it); built from the "
+            f"state with {index['way']}: {index['docs']:,} documents in {index['seconds']:.1f} s "
+            f"({index['docs'] / index['seconds']:,.0f} docs/s), peak RSS {index['memory_after']['peak_rss_mb']:.0f} MB, "
+            f"{index['disk_bytes'] / 2**20:,.0f} MiB on disk")
+    say()
+    say(f"Provenance from the catalog: {prov['graph_nodes']:,} nodes, {prov['graph_edges']:,} edges ("
+        + ", ".join(f"{k} {v:,}" for k, v in prov["edges_by_relation"].items()) + f"); {prov['queries']} query keys ("
+        + ", ".join(f"{share:.0%} {cls}" for cls, share in KEY_CLASSES) + f"), max_nodes={MAX_NODES}")
+    say()
+    say("| measure | value | × scan | target | result |")
+    say("|---|---:|---:|---|---|")
+    say(f"| scan both tables (baseline) | {prov['scan_s']:.2f} s | 1.00 | | |")
+    say(f"| build `tracker.graph` | {prov['build_s']:.2f} s | {prov['build_s'] / prov['scan_s']:.2f} | "
+        f"≤ {TARGET_BUILD_S:.0f} s | {_verdict(prov['build_s'] <= TARGET_BUILD_S)} |")
+    rss = prov["memory_after"]["peak_rss_mb"]
+    say(f"| peak RSS after the build ({prov['memory_before']['peak_rss_mb']:.0f} MB before) | {rss:.0f} MB | | "
+        f"≤ {TARGET_RSS_MB / 1024:.0f} GB | {_verdict(rss <= TARGET_RSS_MB)} |")
+    for kind, s in prov["summary"].items():
+        say(f"| {kind} p50 / p95 (max {s['max']:.1f}) | {s['p50']:.2f} / {s['p95']:.2f} ms | | "
+            f"p95 ≤ {TARGET_PROV_P95_MS:.0f} ms | {_verdict(s['p95'] <= TARGET_PROV_P95_MS)} |")
+    say(f"| most_derived(10), once | {prov['most_derived_ms']:.0f} ms | | | |")
+    say()
+    say("most derived: " + ", ".join(f"{key} {count:,}" for key, count in prov["most_derived"][:5]))
+    say()
+    say(f"Search over the catalog: {search['docs']:,} documents; reader opened in {search['open_ms']:.0f} ms; "
+        f"p50 / p95 / max ms over the passes after a warm-up; the baseline is the same question as a scan of "
+        f"state.sqlite")
+    say()
+    say("| query | hits | search p50 / p95 / max | SQLite scan p50 (baseline) | p50 × scan |")
+    say("|---|---:|---|---:|---:|")
+    labels = list(dict.fromkeys(r[1] for r in search["rows"]))
+    per_query = {}
+    for label in labels:
+        mine = [r for r in search["rows"] if r[1] == label]
+        base = [r[2] for r in search["baseline"] if r[1] == label]
+        s = _stats([r[2] for r in mine])
+        b = _pct(base, 0.5) if base else float("nan")
+        per_query[label] = {**s, "hits": mine[0][3], "baseline_p50": b, "class": mine[0][0]}
+        say(f"| `{label}` | {mine[0][3]:,} | {s['p50']:.2f} / {s['p95']:.2f} / {s['max']:.1f} | {b:.1f} ms | "
+            f"{s['p50'] / b:.4f} |")
+    overall = _stats([r[2] for r in search["rows"]])
+    base_all = _stats([r[2] for r in search["baseline"]])
+    say(f"| **all** | | {overall['p50']:.2f} / **{overall['p95']:.2f}** / {overall['max']:.1f} | "
+        f"{base_all['p50']:.1f} ms | {overall['p50'] / base_all['p50']:.4f} |")
+    say()
+    say(f"search p95 {overall['p95']:.2f} ms (target ≤ {TARGET_SEARCH_P95_MS:g} ms, bench_search's at 1M: "
+        f"{_verdict(overall['p95'] <= TARGET_SEARCH_P95_MS)}); reader peak RSS "
+        f"{search['memory_after']['peak_rss_mb']:.0f} MB")
+    return {"search_all": overall, "search_baseline_all": base_all, "search_per_query": per_query}
+
+
+# -- main ---------------------------------------------------------------------------------------
+def _sizes(args: argparse.Namespace) -> dict[str, int]:
+    if args.scale:
+        return {"model": args.scale, "dataset": round(args.scale * args.hub_datasets / args.hub_models),
+                "space": round(args.scale * args.hub_spaces / args.hub_models)}
+    sizes = {t: round(args.entities * MIX[t]) for t in TYPES}
+    for t, value in (("model", args.models), ("dataset", args.datasets), ("space", args.spaces)):
+        if value is not None:
+            sizes[t] = value
+    return sizes
+
+
+def _child_main(argv: list[str]) -> int:
+    mode, rest = argv[0], argv[1:]
+    if mode == "--child-emulator":
+        return child_emulator(json.loads(rest[0]), int(rest[1]), rest[2])
+    if mode == "--child-walk":
+        result = child_walk(Path(rest[0]), rest[1])
+    elif mode == "--child-index":
+        result = child_index(Path(rest[0]))
+    elif mode == "--child-provenance":
+        result = child_provenance(Path(rest[0]), int(rest[1]), int(rest[2]))
+    else:
+        result = child_search(Path(rest[0]), int(rest[1]), int(rest[2]))
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0].startswith("--child-"):
+        return _child_main(argv)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entities", type=int, default=200_000,
+                        help="entities of the generated Hub, 75 %% models, 15 %% datasets, 10 %% Spaces")
+    parser.add_argument("--models", type=int, default=None, help="models (instead of --entities' share)")
+    parser.add_argument("--datasets", type=int, default=None, help="datasets (instead of --entities' share)")
+    parser.add_argument("--spaces", type=int, default=None, help="Spaces (instead of --entities' share)")
+    parser.add_argument("--scale", type=int, default=None, metavar="MODELS",
+                        help="a Hub of MODELS models (datasets and Spaces in the --hub-* proportions), walked, "
+                             "then provenance and search from the catalog (step 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated Hub and of the query keys")
+    parser.add_argument("--touch", type=float, default=0.01, help="share of each type changed before the refresh")
+    parser.add_argument("--hub-models", type=int, default=2_000_000, help="the real Hub's models (estimate, late 2026)")
+    parser.add_argument("--hub-datasets", type=int, default=450_000, help="the real Hub's datasets (estimate)")
+    parser.add_argument("--hub-spaces", type=int, default=550_000, help="the real Hub's Spaces (estimate)")
+    parser.add_argument("--server-seconds-per-page", type=float, default=1.0,
+                        help="ASSUMED seconds the real Hub takes to answer and send one 1000-entry expanded listing "
+                             "page (a guess: not measurable offline)")
+    parser.add_argument("--queries", type=int, default=1000, help="provenance query keys (step 4)")
+    parser.add_argument("--passes", type=int, default=20, help="search passes after a warm-up one (step 4)")
+    parser.add_argument("--baseline-passes", type=int, default=3, help="passes of the SQLite-scan baseline (step 4)")
+    parser.add_argument("--workdir", default=None, help="keep the output directory here (default: a temp dir)")
+    parser.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                        help="also write every number as JSON into FILE; alone: JSON on stdout, report on stderr")
+    args = parser.parse_args(argv)
+    log: TextIO = sys.stderr if args.json == "-" else sys.stdout
+    wall0 = time.perf_counter()
+    load0 = os.getloadavg()
+    print(f"$ {shlex.join(['python', os.path.relpath(__file__, os.getcwd()), *argv])}", file=log)
+    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}", file=log)
+    print(file=log)
+    sizes = _sizes(args)
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="hfipfs-bench-walk-"))
+    out_dir = work / "out"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    numbers: dict[str, Any] = {"argv": argv, "sizes": sizes}
+    try:
+        t0 = time.perf_counter()
+        emu = Emulator(sizes, args.seed, work / "hf-home")
+        numbers["emulator_start_s"] = time.perf_counter() - t0
+        numbers["emulator_build_s"] = emu.started["build_s"]
+        try:
+            print(f"generated Hub built in {emu.started['build_s']:.1f} s "
+                  f"({', '.join(f'{sizes[t]:,} {t}s' for t in TYPES)}, seed {args.seed}); walking...", file=log)
+            walk = _run_walk(out_dir, emu)
+            print(file=log)
+            numbers["walk"] = report_walk("Full walk", walk, sizes, log)
+            numbers["walk_raw"] = walk
+            touch = emu.ask("touch", fraction=args.touch, seed=args.seed)
+            refresh = _run_walk(out_dir, emu)
+            print(file=log)
+            numbers["refresh"] = report_refresh(refresh, touch, args.touch, log)
+            numbers["refresh_raw"], numbers["touch"] = refresh, touch
+        finally:
+            emu.stop()
+        if args.scale:
+            walk_docs = numbers["walk"]["search_docs"]
+            if walk_docs >= numbers["walk"]["entities"]:
+                index: dict[str, Any] = {"way": "walk", "docs": walk_docs}
+            else:
+                index = run_child(__file__, ["--child-index", str(out_dir)], timeout=CHILD_TIMEOUT_S)
+                index["walk_docs"] = walk_docs
+            prov = run_child(__file__, ["--child-provenance", str(out_dir), str(args.queries), str(args.seed)],
+                             timeout=CHILD_TIMEOUT_S)
+            search = run_child(__file__, ["--child-search", str(out_dir), str(args.passes), str(args.baseline_passes)],
+                               timeout=CHILD_TIMEOUT_S)
+            numbers["scale"] = {"index": index, "provenance": prov,
+                                "search": {k: v for k, v in search.items() if k not in ("rows", "baseline")}}
+            numbers["scale"].update(report_scale(index, prov, search, log))
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    # Last, in this process (its RSS no longer matters: every child has run): the projection.
+    client_s = {t: numbers["walk"]["by_type"][t]["client_s_per_page"] for t in TYPES}
+    print(file=log)
+    numbers["projection"] = projection(args, client_s, numbers["walk"]["cpu_s_per_page"])
+    report_projection(numbers["projection"], log)
+    load = os.getloadavg()
+    wall = time.perf_counter() - wall0
+    numbers["wall_s"] = wall
+    numbers["load"] = {"start": load0, "end": load}
+    print(f"\nload average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load0)}, at the end "
+          f"{', '.join(f'{x:.1f}' for x in load)}; wall time of the whole script: {wall:.1f} s", file=log)
+    if args.json:
+        sink: IO[str]
+        if args.json == "-":
+            json.dump(numbers, sys.stdout, indent=1)
+            print()
+        else:
+            with open(args.json, "w") as sink:
+                json.dump(numbers, sink, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
