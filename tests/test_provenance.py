@@ -128,11 +128,16 @@ def test_queries_answer_the_expected_sets(stored: Path) -> None:
 
 def test_family_graph_carries_what_a_picture_needs(stored: Path) -> None:
     with StateStore(stored, readonly=True) as state:
-        family = ProvenanceTracker(state).family("model:org/ft1", max_nodes=1)
-    # ancestors, the nearest descendant only, the datasets behind, the Spaces using them
-    assert set(family) == {"model:org/ft1", "model:org/base-a", "model:org/ft2", "dataset:org/ds1",
-                           "dataset:squad", "space:org/space1"}
-    assert family.graph["omitted"] == 1  # q1, past max_nodes
+        tracker = ProvenanceTracker(state)
+        family = tracker.family("model:org/ft1", max_nodes=3)
+        capped = tracker.family("model:org/ft1", max_nodes=1)
+    # ancestors, the descendants, the datasets behind, the Spaces using them
+    assert {"model:org/ft1", "model:org/base-a", "model:org/ft2", "dataset:org/ds1", "dataset:squad",
+            "space:org/space1"} <= set(family)
+    # past max_nodes: the nearest descendant only, and as many datasets and Spaces, the rest counted
+    related = {n for n in capped if not n.startswith("model:")}
+    assert {"model:org/ft1", "model:org/base-a", "model:org/ft2"} <= set(capped) and len(related) == 1
+    assert "model:org/q1" not in capped and capped.graph["omitted"] >= 2  # q1, and a dataset or Space at least
     assert family.nodes["dataset:squad"] == {"type": "dataset", "id": "squad", "mirrored": False}
     assert family.edges["model:org/ft2", "model:org/ft1"]["relation"] == "finetune"
 
