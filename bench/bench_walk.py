@@ -1,8 +1,8 @@
 """Benchmark: the whole-Hub catalog (issue 9), ``Mirror.catalog`` walking a generated Hub.
 
-    python bench/bench_walk.py                      # 200,000 entities: walk, refresh, projection (~2 min)
+    python bench/bench_walk.py                      # 200,000 entities: walk, refresh, projection (~75 s)
     python bench/bench_walk.py --scale 2000000      # a catalog of 2M models, 450k datasets, 550k Spaces,
-                                                    # then provenance and search from it (~25 min)
+                                                    # then provenance and search from it (~35 min, 10 GB disk)
     python bench/bench_walk.py --entities 6000      # smoke size (seconds)
 
 The Hub is ``tests.hubemu.GeneratedHub`` (entities made lazily from ``--seed``, listings O(page))
@@ -20,7 +20,9 @@ emulator's RSS is reported on its own row.
    Hub requests (the emulator's counters and the limiter's, which must agree), entities listed,
    seconds, entities/s; and the split of each page's time into waiting for the emulator's answer
    (time inside the listing's HTTP GET: the emulator making 1000 entities, JSON, loopback) and the
-   **client side** (parsing, records, provenance edges, the page's transaction: the rest). Target:
+   **client side** (the rest: parsing, records, provenance edges, search documents, the page's
+   transaction; each of the parts walk.py calls on the Mirror's objects is timed, and how much the
+   peak RSS rose inside each is shown). Target:
    requests <= 1.01 x ceil(N/1000), N what an anonymous listing shows of the type.
 2. **Refresh** (a new child, as a daily ``hf-ipfs-scraper catalog`` would be): in the emulator's
    process ``GeneratedHub.touch(--touch)`` gives 1 % of each type's entities a new commit (new
