@@ -302,9 +302,7 @@ class Mirror:
         walk listed that is not gone: ``SearchDoc.indexes``); returns how many."""
         assert self.search is not None
         with Catalog(self.config.output_dir, store_path=self.config.store_path) as catalog:
-            docs = (SearchDoc.from_entity(e, catalog.readme(e.type, e.id) if e.status == "done" else None)
-                    for e in catalog.entities() if SearchDoc.indexes(e))
-            return self.search.rebuild(docs)
+            return self.search.rebuild(SearchDoc.documents(catalog.entities(), lambda e: catalog.readme(e.type, e.id)))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:

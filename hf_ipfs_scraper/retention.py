@@ -128,7 +128,7 @@ def prune(state: StateStore, storage: Storage, plan: PrunePlan, *, search: Searc
     if search is not None and plan.unpin:  # a repo a walk listed stays, as a catalog entity
         now = [state.get(e.type, e.id) for e in plan.unpin]
         search.delete(node_key(e.type, e.id) for e, n in zip(plan.unpin, now) if n is None or not SearchDoc.indexes(n))
-        search.upsert(SearchDoc.from_entity(n, None) for n in now if n is not None and SearchDoc.indexes(n))
+        search.upsert(SearchDoc.documents(n for n in now if n is not None))  # none is mirrored: no README
     if isinstance(storage, EmbeddedStore):
         collected = storage.gc()
         return PruneResult(plan, collected.removed, collected.freed_bytes)

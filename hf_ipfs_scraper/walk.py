@@ -134,9 +134,8 @@ class _Indexer:
     def listed(self, since: float) -> int:
         """Every entity listed since ``since`` (the walk's start: after a kill, a resumed walk
         re-indexes all of it, since nothing says how far the killed one had come)."""
-        return self.search.upsert(
-            SearchDoc.from_entity(e, self.readme(e) if e.status == "done" and self.readme is not None else None)
-            for e in self.state.iter_entities(self.repo_type, listed_since=since) if SearchDoc.indexes(e))
+        entities = self.state.iter_entities(self.repo_type, listed_since=since)
+        return self.search.upsert(SearchDoc.documents(entities, self.readme))
 
     def gone(self, ids: list[str]) -> None:
         """A mirrored repo stays searchable (its archive outlives it); a catalog-only one leaves."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,18 @@ class SearchDoc:
     def indexes(entity: EntityState) -> bool:
         """Whether the index holds ``entity``: every mirrored repo, and every repo a catalog walk
         listed that has not gone since (a repo the mirror only tried, never walked, is not there)."""
-        return entity.status == "done" or (entity.listed_at is not None and entity.gone_at is None)
+        return entity.mirrored or (entity.listed_at is not None and entity.gone_at is None)
+
+    @classmethod
+    def documents(cls, entities: Iterable[EntityState],
+                  readme: Callable[[EntityState], str | None] | None = None) -> Iterator[SearchDoc]:
+        """The documents of those of ``entities`` the index holds (:meth:`indexes`), a mirrored
+        one's with its README (``readme``, asked of mirrored ones only; None: no README text):
+        what ``reindex``, a walk and ``prune`` put in the index alike."""
+        for entity in entities:
+            if cls.indexes(entity):
+                text = readme(entity) if readme is not None and entity.mirrored else None
+                yield cls.from_entity(entity, text)
 
     @classmethod
     def from_entity(cls, entity: EntityState, readme: str | None) -> SearchDoc:
@@ -75,7 +87,7 @@ class SearchDoc:
             downloads=entity.downloads or 0,
             likes=entity.likes or 0,
             languages=entity.languages,
-            mirrored=entity.status == "done",
+            mirrored=entity.mirrored,
         )
 
 

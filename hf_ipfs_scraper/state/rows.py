@@ -92,6 +92,11 @@ class EntityState:
         """The entity's key in the provenance graph."""
         return node_key(self.type, self.id)
 
+    @property
+    def mirrored(self) -> bool:
+        """Its files are archived here (else it is metadata only: listed, pending, skipped...)."""
+        return self.status == "done"
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

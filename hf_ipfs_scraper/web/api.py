@@ -97,7 +97,7 @@ def entity(catalog: CatalogDep, type: RepoType, id: str) -> dict[str, Any]:
     return {
         "entity": {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()} | {
             "metadata": found.metadata, "card_data": found.card_data, "mirrored_at": _iso(found.mirrored_at),
-            "mirrored": found.status == "done", "listed_at": _iso(found.listed_at), "gone_at": _iso(found.gone_at),
+            "mirrored": found.mirrored, "listed_at": _iso(found.listed_at), "gone_at": _iso(found.gone_at),
             "renamed_to": found.renamed_to},
         "files": [{"path": f.path, "size": f.size, "cid": f.cid, "sha256": f.sha256, "oid": f.oid}
                   for f in catalog.files(type, id)],
