@@ -1,4 +1,5 @@
-"""Running a benchmark step in a child process of its own, so its timings and peak RSS are its own."""
+"""Shared by the benchmarks: running a step in a child process of its own (so its timings and peak
+RSS are its own), and writing the numbers a run measured as JSON."""
 
 from __future__ import annotations
 
@@ -23,3 +24,14 @@ def run_child(script: str | os.PathLike[str], args: list[str], *, timeout: float
         raise RuntimeError(f"child {args[:2]} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
+
+
+def write_numbers(numbers: dict[str, Any], target: str) -> None:
+    """``--json``: ``-`` prints the numbers on stdout (the report then goes to stderr), else they
+    go to the file ``target``."""
+    if target == "-":
+        json.dump(numbers, sys.stdout, indent=1)
+        print()
+    else:
+        with open(target, "w") as sink:
+            json.dump(numbers, sink, indent=1)

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _child import run_child, write_numbers  # noqa: E402 - bench/ is the script's folder, first on sys.path
 
 CORPUS_FORMAT = 1
 CHILD_TIMEOUT_S = 3600
@@ -537,12 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         measured.pop("latencies")
         numbers = {"argv": argv, "corpus": {k: v for k, v in meta.items() if k != "pools"}, "reused": reused,
                    **measured, **report, "wall_s": wall}
-        if args.json == "-":
-            json.dump(numbers, sys.stdout, indent=1)
-            print()
-        else:
-            with open(args.json, "w") as fh:
-                json.dump(numbers, fh, indent=1)
+        write_numbers(numbers, args.json)
     return 0
 
 

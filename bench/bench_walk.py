@@ -86,13 +86,13 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import IO, Any, Callable, TextIO
+from typing import Any, Callable, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _child import run_child, write_numbers  # noqa: E402 - bench/ is the script's folder, first on sys.path
 
 TYPES = ("model", "dataset", "space")
 CHILD_TIMEOUT_S = 4 * 3600
@@ -952,13 +952,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nload average (1, 5, 15 min) at the start {', '.join(f'{x:.1f}' for x in load0)}, at the end "
           f"{', '.join(f'{x:.1f}' for x in load)}; wall time of the whole script: {wall:.1f} s", file=log)
     if args.json:
-        sink: IO[str]
-        if args.json == "-":
-            json.dump(numbers, sys.stdout, indent=1)
-            print()
-        else:
-            with open(args.json, "w") as sink:
-                json.dump(numbers, sink, indent=1)
+        write_numbers(numbers, args.json)
     return 0
 
 
