@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Generic, Iterable, Mapping, TypeVar
 
@@ -229,12 +229,31 @@ class Mirror:
     def catalog(self, types: Iterable[str] | None = None, *, full: bool = False) -> list[WalkSummary]:
         """Walk the Hub's listings for the metadata of every repo of ``types`` (default: all three),
         no content: a full walk the first time (or with ``full``: it also finds what is gone),
-        then refreshes of what changed; resumable where it stopped (see :mod:`.walk`)."""
-        kinds = list(types) if types is not None else list(REPO_TYPES)
+        then refreshes of what changed; resumable where it stopped (see :mod:`.walk`). The types
+        are walked at once; the summaries come in the order of ``types``."""
+        kinds = list(dict.fromkeys(types)) if types is not None else list(REPO_TYPES)
         for repo_type in kinds:
             self.scraper(repo_type)  # an unknown type fails before any request
-        return [walk_hub(t, state=self.state, client=self.client, limiter=self.limiter, provenance=self.provenance,
-                         search=self.search, readme=self._readme, full=full) for t in kinds]
+        stop = threading.Event()
+
+        def walk(repo_type: str) -> WalkSummary:
+            return walk_hub(repo_type, state=self.state, client=self.client, limiter=self.limiter,
+                            provenance=self.provenance, search=self.search, readme=self._readme, full=full, stop=stop)
+
+        if len(kinds) == 1:
+            return [walk(kinds[0])]
+        # At once, a thread a type: the listings are sequential page chains, so the types are what
+        # can overlap (the limiter splits the quota between them, as between scrapers).
+        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="hf-ipfs-catalog") as pool:
+            futures = [pool.submit(walk, t) for t in kinds]
+            try:
+                wait(futures, return_when=FIRST_EXCEPTION)  # a walk that raised (a bug) stops the others
+                if any(f.done() and f.exception() is not None for f in futures):
+                    stop.set()
+                return [f.result() for f in futures]
+            except BaseException:  # Ctrl-C while waiting: every walk ends after its page, resumable
+                stop.set()
+                raise
 
     def _readme(self, entity: EntityState) -> str | None:
         return stored_readme(self.state, self.storage, entity.type, entity.id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,16 @@ def test_a_full_walk_lists_everything_once_in_one_request_a_page(emu, config) ->
     assert all(sha == by_id[i].sha for i, (_, sha, _) in listed.items())
 
 
-def test_a_killed_walk_resumes_at_its_page_and_asks_only_the_one_in_flight_again(emu, config, monkeypatch) -> None:
+def _read_ahead_done() -> int:
+    """Wait for a killed walk's read-ahead thread to end (its request in flight reaches the
+    emulator or fails); returns how many there were."""
+    threads = [t for t in threading.enumerate() if t.name.startswith("hf-ipfs-catalog-read-ahead")]
+    for thread in threads:
+        thread.join(timeout=30)
+    return len(threads)
+
+
+def test_a_killed_walk_resumes_at_its_page_and_asks_only_the_ones_in_flight_again(emu, config, monkeypatch) -> None:
     pages = math.ceil(len(PUBLIC) / PAGE)
     with Mirror(config) as mirror:
         real, calls = mirror.state.walk_page, []
@@ -75,10 +85,13 @@ def test_a_killed_walk_resumes_at_its_page_and_asks_only_the_one_in_flight_again
         with pytest.raises(KeyboardInterrupt):
             _walk(mirror)
         monkeypatch.undo()
+        _read_ahead_done()
+        killed = emu.counts["list"]
+        assert killed in (3, 4)  # two written, the third being written, perhaps the fourth read ahead
         assert len(_listed(config)) == 2 * PAGE
         resumed = _walk(mirror)
     assert resumed.resumed and resumed.status == "completed" and resumed.pages == pages - 2
-    assert emu.counts["list"] == pages + 1  # every page once, and the third twice
+    assert emu.counts["list"] == pages + killed - 2  # every page once; again only the ones in flight
     assert sorted(_listed(config)) == PUBLIC
 
 
@@ -148,3 +161,61 @@ def test_a_family_tree_from_the_catalog_holds_the_derivatives_that_never_trend(h
         mirrored = {e.id for e in mirror.state.iter_entities("model", status="done")}
     assert truth <= children  # every derivative the generator made, from the listing's fields alone
     assert len(children - mirrored) >= len(truth) - 3  # all but at most the mirrored few never trended here
+
+
+@pytest.fixture
+def three_types(hf_env, hub_factory, tmp_path, monkeypatch) -> tuple[HubEmulator, Config]:
+    """An emulator with every type, answering each request after 30 ms, and ``Mirror.catalog``
+    walking it in pages of ``PAGE``."""
+    import hf_ipfs_scraper.mirror as mirror_module
+
+    corpus = build_corpus(n_models=15, n_datasets=15, n_spaces=15, with_real_minilm=False)
+    emu = hf_env.use(hub_factory(corpus, latency=0.03))
+    real = mirror_module.walk_hub
+    monkeypatch.setattr(mirror_module, "walk_hub", lambda t, **kw: real(t, **kw, page_size=PAGE))
+    return emu, load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(tmp_path / "out")})
+
+
+def _all_listed(config: Config) -> dict[str, set[str]]:
+    with StateStore(config.output_dir / "state.sqlite") as state:
+        return {t: {e.id for e in state.iter_entities(t)} for t in ("model", "dataset", "space")}
+
+
+def test_the_catalog_walks_the_types_at_once(three_types) -> None:
+    emu, config = three_types
+    with Mirror(config) as mirror:
+        written: list[str] = []
+        real = mirror.state.walk_page
+        mirror.state.walk_page = lambda walk, *a, **kw: written.append(walk.type) or real(walk, *a, **kw)  # type: ignore[method-assign]
+        summaries = mirror.catalog()
+    assert [s.repo_type for s in summaries] == ["model", "dataset", "space"]  # in the order asked
+    assert all(s.status == "completed" and s.pages >= 3 for s in summaries)
+    last_model = max(i for i, t in enumerate(written) if t == "model")
+    assert all(written.index(t) < last_model for t in ("dataset", "space"))  # not one type after another
+    assert emu.counts["list"] == sum(s.pages for s in summaries)  # each page once, read-ahead and all
+
+
+def test_ctrl_c_during_the_catalog_stops_every_type_resumably(three_types, tmp_path) -> None:
+    emu, config = three_types
+    with Mirror(config) as mirror:
+        real, calls = mirror.state.walk_page, []
+
+        def ctrl_c_at_the_second_dataset_page(walk, *args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(walk.type)
+            if walk.type == "dataset" and calls.count("dataset") == 2:
+                raise KeyboardInterrupt  # in the datasets' thread: the other walks must stop too
+            return real(walk, *args, **kwargs)
+
+        mirror.state.walk_page = ctrl_c_at_the_second_dataset_page  # type: ignore[method-assign]
+        with pytest.raises(KeyboardInterrupt):
+            mirror.catalog()
+        mirror.state.walk_page = real  # type: ignore[method-assign]
+        stopped = {t: mirror.state.unfinished_walk(t) for t in ("model", "dataset", "space")}
+        assert all(w is not None and w.status == "interrupted" for w in stopped.values()), stopped
+        assert {t: w.pages for t, w in stopped.items() if w is not None}["dataset"] == 1
+        resumed = mirror.catalog()
+    assert all(s.resumed and s.status == "completed" for s in resumed)
+    fresh = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(tmp_path / "fresh")})
+    with Mirror(fresh) as mirror:
+        mirror.catalog()
+    assert _all_listed(config) == _all_listed(fresh)
