@@ -157,6 +157,28 @@ def test_edges_are_replaced_per_entity_and_follow_a_new_card(tmp_path: Path) -> 
         assert ProvenanceTracker(state).graph.out_degree("model:org/ft1") == 1  # as stored
 
 
+def test_the_shared_attribute_dicts_keep_every_node_and_edge_its_own_values(stored: Path) -> None:
+    """The loaded graph shares one dict per relation and one for every unmirrored node (memory at
+    Hub scale): marking one node mirrored, or rewriting one repo's edges, changes nothing else."""
+    with StateStore(stored) as state:
+        tracker = ProvenanceTracker(state)
+        graph = tracker.graph
+        plain = [n for n, m in graph.nodes(data="mirrored") if not m]
+        assert "model:org/base-c" in plain and len(plain) > 2  # base-c, and the bases only referenced
+        tracker.mark_mirrored("model:org/base-c")
+        assert tracker.node("model:org/base-c")["mirrored"] and graph.nodes["model:org/base-c"] == {"mirrored": True}
+        assert all(not graph.nodes[n] for n in plain if n != "model:org/base-c")  # the others untouched
+        before = edges_of(tracker)
+        tracker.record(model("org/ft2", base_model="org/base-b", base_model_relation="adapter"))
+        tracker.mark_mirrored("model:brand/new")  # not in the graph yet: added, alone mirrored
+        assert edges_of(tracker) == (before - {("model:org/ft2", "model:org/ft1", "finetune")}) | {
+            ("model:org/ft2", "model:org/base-b", "adapter")}
+        assert tracker.stats()["mirrored"] == sum(1 for _, m in graph.nodes(data="mirrored") if m)
+        assert {n for n, m in graph.nodes(data="mirrored") if not m} == set(plain) - {"model:org/base-c"}
+        fresh = ProvenanceTracker(state)
+        assert edges_of(fresh) == edges_of(tracker)  # the stored edges say the same
+
+
 def test_two_writers_cannot_close_a_cycle_between_them(tmp_path: Path) -> None:
     """A → B and B → A written at once from two threads: the store's check keeps one."""
     with StateStore(tmp_path / "s.sqlite") as state:

@@ -6,8 +6,12 @@ in one transaction, so nothing ever rewrites the whole graph). The in-memory gra
 that table on the first query (a million models in about 7 s: ``bench/bench_provenance.py``)
 and kept up to date with this process's writes; one lock makes the tracker safe to share between
 threads. Node keys are ``"type:id"``; a node carries ``mirrored=True`` when this archive holds a
-mirror of it, and nothing otherwise (a million attribute dicts cost memory); edges carry
-``relation``.
+mirror of it, and nothing otherwise; edges carry ``relation``.
+
+At Hub scale (three million nodes, as many edges) a dict per edge and per node is most of the
+graph's memory, so the graph shares them: every edge of one relation has the same attribute dict,
+every node without a mirror the same empty one (``_EDGE_DATA``, ``_NOT_MIRRORED``). The graph is
+therefore read-only to everyone but the tracker: change nothing in its attribute dicts.
 """
 
 from __future__ import annotations
@@ -27,6 +31,16 @@ from ..state.rows import EdgeRow, node_key, split_node
 from .edges import BASE_RELATIONS, extract
 
 LINEAGE_RELATIONS = frozenset(BASE_RELATIONS) | {"derived_from"}
+_EDGE_DATA: dict[str, dict[str, str]] = {}  # relation -> the one attribute dict of its edges
+_NOT_MIRRORED: dict[str, object] = {}  # the attribute dict of every node without a mirror: keep it empty
+_MIRRORED: dict[str, object] = {"mirrored": True}
+
+
+def _edge_data(relation: str) -> dict[str, str]:
+    data = _EDGE_DATA.get(relation)
+    if data is None:
+        data = _EDGE_DATA.setdefault(relation, {"relation": relation})
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +78,18 @@ class ProvenanceTracker:
             if self._graph is not None:
                 graph = self._graph
                 for (src, _x), kept in zip(extractions, kept_all):
-                    graph.add_node(src)
+                    _add_node(graph, src)
                     graph.remove_edges_from(list(graph.out_edges(src)))
-                    graph.add_edges_from((e.src, e.dst, {"relation": e.relation}) for e in kept)
+                    for e in kept:
+                        _add_edge(graph, e.src, e.dst, e.relation)
+                nx._clear_cache(graph)
                 self._counts.clear()
         return kept_all
 
     def mark_mirrored(self, node: str) -> None:
         with self._lock:
             if self._graph is not None:
-                self._graph.add_node(node, mirrored=True)
+                _add_node(self._graph, node, mirrored=True)
 
     # -- the graph ---------------------------------------------------------------------------
     @property
@@ -99,7 +115,6 @@ class ProvenanceTracker:
 
     def _load(self) -> nx.DiGraph:
         graph = nx.DiGraph()
-        mirrored = {"mirrored": True}
         # Millions of new dicts and no cycles among them: the cyclic GC would walk the growing graph
         # again and again (half the build at a million models: bench/bench_provenance.py), and once
         # more, for seconds, in whatever query comes first after it. Off while loading; then frozen
@@ -108,14 +123,9 @@ class ProvenanceTracker:
         gc.disable()
         try:
             for type_, id_, has_root in self._state.scan("SELECT type, id, root_cid IS NOT NULL FROM entities"):
-                if has_root:
-                    graph.add_node(node_key(type_, id_), **mirrored)
-                else:
-                    graph.add_node(node_key(type_, id_))
-            graph.add_edges_from(
-                (src, dst, {"relation": relation}) for src, dst, relation in self._state.scan(
-                    "SELECT src, dst, relation FROM edges")
-            )
+                _add_node(graph, node_key(type_, id_), mirrored=bool(has_root))
+            for src, dst, relation in self._state.scan("SELECT src, dst, relation FROM edges"):
+                _add_edge(graph, src, dst, relation)
         finally:
             if collecting:
                 gc.freeze()
@@ -298,3 +308,23 @@ class ProvenanceTracker:
             mirrored = sum(1 for _, m in graph.nodes(data="mirrored") if m)
             return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(), "mirrored": mirrored,
                     "referenced_only": graph.number_of_nodes() - mirrored}
+
+
+def _add_node(graph: nx.DiGraph, node: str, *, mirrored: bool = False) -> None:
+    """``graph.add_node`` with the shared attribute dicts (see the module docstring): networkx's
+    own would update the node's dict in place, which here may be everyone's."""
+    if node not in graph._succ:
+        graph._succ[node], graph._pred[node] = {}, {}
+        graph._node[node] = _MIRRORED if mirrored else _NOT_MIRRORED
+    elif mirrored:
+        graph._node[node] = _MIRRORED
+
+
+def _add_edge(graph: nx.DiGraph, src: str, dst: str, relation: str) -> None:
+    """``graph.add_edge`` with the relation's shared attribute dict."""
+    for node in (src, dst):
+        if node not in graph._succ:
+            _add_node(graph, node)
+    data = _edge_data(relation)
+    graph._succ[src][dst] = data
+    graph._pred[dst][src] = data
