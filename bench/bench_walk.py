@@ -1,6 +1,6 @@
 """Benchmark: the whole-Hub catalog (issue 9), ``Mirror.catalog`` walking a generated Hub.
 
-    python bench/bench_walk.py                      # 200,000 entities: walk, refresh, projection (~75 s)
+    python bench/bench_walk.py                      # 200,000 entities: walk, refresh, read-ahead, projection (~2.5 min)
     python bench/bench_walk.py --scale 2000000      # a catalog of 2M models, 450k datasets, 550k Spaces,
                                                     # then provenance and search from it (~35 min, 10 GB disk)
     python bench/bench_walk.py --entities 6000      # smoke size (seconds)
@@ -18,31 +18,43 @@ emulator's RSS is reported on its own row.
    limiter is given an unlimited ``api`` quota (``hub.quota_api``): what is measured is the
    client and the state store, not the anonymous quota, which step 3 applies. Reported per type:
    Hub requests (the emulator's counters and the limiter's, which must agree), entities listed,
-   seconds, entities/s; and the split of each page's time into waiting for the emulator's answer
-   (time inside the listing's HTTP GET: the emulator making 1000 entities, JSON, loopback) and the
-   **client side** (the rest: parsing, records, provenance edges, search documents, the page's
-   transaction; each of the parts walk.py calls on the Mirror's objects is timed, and how much the
-   peak RSS rose inside each is shown). Target:
+   seconds, entities/s; and the split of each page's time into the listing's HTTP GET (the
+   emulator making 1000 entities, JSON, loopback), the rest of fetching it (parsing, records: in
+   the read-ahead thread) and the writer's (provenance edges, the page's transaction; each of the
+   parts walk.py calls on the Mirror's objects is timed, and how much the peak RSS rose inside
+   each is shown). The types walk at once, so these times include waiting for each other. Target:
    requests <= 1.01 x ceil(N/1000), N what an anonymous listing shows of the type.
 2. **Refresh** (a new child, as a daily ``hf-ipfs-scraper catalog`` would be): in the emulator's
    process ``GeneratedHub.touch(--touch)`` gives 1 % of each type's entities a new commit (new
    sha, ``lastModified``, counters); then ``Mirror.catalog()`` again, which is a refresh. What it
    must ask: ceil(changed/1000) pages with changed entries, plus the one all unchanged that stops
    it. Target: <= 5 requests per 1,000 changed entities.
+1b. **Read-ahead and the types at once, against a baseline**: a second generated Hub
+   (``--latency-entities``, default 50k) whose emulator waits ``--latency`` s (default 0.25)
+   before every answer, a stand-in for the Hub's time to answer. Walked twice into fresh
+   directories: the baseline, the walk as it was before (the types one after another, each page
+   asked for once the one before is written), then ``Mirror.catalog`` as it is. Seconds, the
+   ratio, and what step 3's simulation predicts for both from the baseline's own seconds a page
+   (a check of the simulation against a measurement; it leaves out the fixed costs: opening the
+   Mirror, the search index's commit and merges).
 3. **Projection to the real Hub** (no measurement of the Hub: arithmetic and a simulation).
    ``--hub-models 2000000 --hub-datasets 450000 --hub-spaces 550000`` are estimates of the real
    Hub's size as of late 2026 (flags: change them). Requests = ceil(N/1000) per type. Minutes are
-   simulated with the project's own ``RateLimiter`` (``hf_ipfs_scraper.ratelimit``) on a virtual
-   clock, sequentially type after type as ``Mirror.catalog`` walks, each page taking
+   simulated (``simulate``) with the project's own ``RateLimiter`` (``hf_ipfs_scraper.ratelimit``)
+   on a virtual clock as ``Mirror.catalog`` walks: the types at once, each a scraper of its own in
+   the limiter, each page's successor asked for when the writer takes the page; every page taking
    ``--server-seconds-per-page`` (an ASSUMPTION: the real Hub's time to answer and send one
    1000-entry page with the scrapers' ``expand`` fields cannot be measured offline; default a
-   guess of 1.0 s) plus this run's measured client-side seconds per page of that type. The quotas
+   guess of 1.0 s) plus step 1b's baseline's client seconds a page of that type (and its share of
+   the search documents made at the walk's end), the client's CPU work of all threads queued on
+   one shared CPU (the GIL). The walk as it was (one type after the
+   other, no read-ahead) is simulated beside it. The quotas
    are ``ratelimit.PLANS``, from https://huggingface.co/docs/hub/rate-limits: the ``api`` bucket
    (``/api/...``, which the listing is) allows 500 requests per 5-minute window anonymously and
    1,000 with a free account's token (``Mirror`` picks plan ``free`` when a token is set; ``pro``
    2,500 is shown too). The simulation assumes a fresh window and nothing else spending the
    quota. A table shows how the projection moves with the server time. Target: the full-Hub walk
-   in < 30 min anonymously.
+   in < 30 min anonymously (the quota alone takes 30 min for 3,000 requests).
 4. **--scale N** (instead of ``--entities``): the generated Hub gets N models and datasets and
    Spaces in the projection's proportions (at 2,000,000: 450k and 550k), and the catalog is
    filled the honest way: steps 1-2 walk it through the emulator (so the walk at scale is
@@ -83,8 +95,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -193,6 +207,9 @@ def child_emulator(sizes: dict[str, int], seed: int, home: str) -> int:
                 visible = {t: len(hub.changed_since(t, before)) for t in TYPES}  # what a listing shows
                 answer({"touched": {t: len(ids) for t, ids in touched.items()}, "visible_changed": visible,
                         "seconds": time.perf_counter() - t1})
+            elif op == "latency":
+                emu.latency = float(command["seconds"])
+                answer({"latency": emu.latency})
             elif op == "stop":
                 break
     finally:
@@ -252,8 +269,12 @@ class Emulator:
 
 
 # -- the walker's process -----------------------------------------------------------------------
-def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
-    """``Mirror(config).catalog()`` over ``out_dir``: a full walk the first time, then refreshes."""
+def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str, Any]:
+    """``Mirror(config).catalog()`` over ``out_dir``: a full walk the first time, then refreshes.
+
+    ``mode="sequential"`` is the baseline, the walk as it was before the read-ahead: the types one
+    after another (``Mirror.catalog([t])`` each) and each page fetched only once the one before
+    is written (``walk._read_ahead`` replaced by the listing itself)."""
     import hf_ipfs_scraper.hub.client as hub_client
     import hf_ipfs_scraper.mirror as mirror_module
     import hf_ipfs_scraper.walk as walk_module
@@ -261,6 +282,8 @@ def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
 
     memory_start = _memory()
     http_s: defaultdict[str, float] = defaultdict(float)
+    fetch_s: defaultdict[str, float] = defaultdict(float)  # inside next() of the listing: GET + parse
+    handle_s: defaultdict[str, float] = defaultdict(float)  # the writer's time with each page
     real_session = hub_client.get_session
 
     class TimedSession:
@@ -282,14 +305,33 @@ def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
             return getattr(self._session, name)
 
     setattr(hub_client, "get_session", lambda: TimedSession(real_session()))
-    # Where the client side goes, per type: the parts walk.py calls on the Mirror's objects.
+    # Where the client side goes, per type: the parts walk.py calls on the Mirror's objects. The
+    # types walk in threads of their own: each thread says which type it walks.
     parts: dict[str, defaultdict[str, float]] = {t: defaultdict(float) for t in TYPES}
-    current = ["other"]
+    current = threading.local()
     real_walk_hub = mirror_module.walk_hub
+    real_listing = hub_client.HubClient.listing_pages
+    read_ahead = walk_module._read_ahead if mode == "catalog" else (lambda pages: pages)
 
     def walk_hub(repo_type: str, **kwargs: Any) -> Any:
-        current[0] = repo_type
+        current.type = repo_type
         return real_walk_hub(repo_type, **kwargs)
+
+    def listing_pages(self: Any, repo_type: str, **kwargs: Any) -> Any:
+        pages = real_listing(self, repo_type, **kwargs)
+        while True:  # in the thread that fetches (the read-ahead's, or the writer's in "sequential")
+            t = time.perf_counter()
+            page = next(pages, None)
+            fetch_s[repo_type] += time.perf_counter() - t
+            if page is None:
+                return
+            yield page
+
+    def timed_read_ahead(pages: Any) -> Any:
+        for page in read_ahead(pages):
+            t = time.perf_counter()
+            yield page  # the writer has it until it asks for the next one
+            handle_s[getattr(current, "type", "other")] += time.perf_counter() - t
 
     grew: defaultdict[str, float] = defaultdict(float)  # MB the peak RSS rose by inside each part
 
@@ -299,11 +341,13 @@ def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
             try:
                 return call(*args, **kwargs)
             finally:
-                parts.setdefault(current[0], defaultdict(float))[part] += time.perf_counter() - t
+                parts.setdefault(getattr(current, "type", "other"), defaultdict(float))[part] += time.perf_counter() - t
                 grew[part] += _memory().get("vmhwm_mb", 0.0) - peak
         return run
 
     setattr(mirror_module, "walk_hub", walk_hub)
+    setattr(hub_client.HubClient, "listing_pages", listing_pages)
+    setattr(walk_module, "_read_ahead", timed_read_ahead)
     config = load_config(env={}, overrides={"output_dir": str(out_dir), "hub.endpoint": endpoint,
                                             "hub.quota_api": UNLIMITED})
     t0, cpu0 = time.perf_counter(), _cpu_s()
@@ -319,7 +363,10 @@ def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
                 targets.append((indexer, name, f"search {name}"))
         for obj, name, part in targets:
             setattr(obj, name, timed(part, getattr(obj, name)))
-        summaries = mirror.catalog()
+        if mode == "sequential":
+            summaries = [s for t in TYPES for s in mirror.catalog([t])]
+        else:
+            summaries = mirror.catalog()
         t2, cpu2 = time.perf_counter(), _cpu_s()
         assert mirror.search is not None
         search_docs = mirror.search.count()
@@ -331,10 +378,11 @@ def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
             "kind": s.kind, "status": s.status, "error": s.error, "pages": s.pages, "listed": s.listed,
             "changed": s.changed, "gone": len(s.gone), "renamed": len(s.renamed), "requests": s.requests,
             "seconds": s.seconds, "http_s": http_s[s.repo_type], "parts_s": dict(parts[s.repo_type]),
+            "fetch_s": fetch_s[s.repo_type], "handle_s": handle_s[s.repo_type],
         }
     db = out_dir / "state.sqlite"
     return {
-        "walks": walks, "open_s": t1 - t0, "catalog_s": t2 - t1, "close_s": t3 - t2, "cpu_s": cpu2 - cpu0,
+        "mode": mode, "walks": walks, "open_s": t1 - t0, "catalog_s": t2 - t1, "close_s": t3 - t2, "cpu_s": cpu2 - cpu0,
         "memory_start": memory_start, "memory_open": memory_open, "memory_end": _memory(),
         "search_docs": search_docs, "state_counts": counts, "other_http_s": http_s["other"],
         "peak_rss_grew_mb": dict(grew),
@@ -342,11 +390,11 @@ def child_walk(out_dir: Path, endpoint: str) -> dict[str, Any]:
     }
 
 
-def _run_walk(out_dir: Path, emu: Emulator) -> dict[str, Any]:
+def _run_walk(out_dir: Path, emu: Emulator, mode: str = "catalog") -> dict[str, Any]:
     emu.ask("reset")
     before = emu.ask("stats")
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-walk", str(out_dir),
-                           emu.started["endpoint"]], capture_output=True, text=True, env=emu.started["env"],
+                           emu.started["endpoint"], mode], capture_output=True, text=True, env=emu.started["env"],
                           timeout=CHILD_TIMEOUT_S, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"the walk failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
@@ -359,56 +407,131 @@ def _run_walk(out_dir: Path, emu: Emulator) -> dict[str, Any]:
 
 
 # -- step 3: the projection ---------------------------------------------------------------------
-def simulate(plan: str, pages: list[tuple[int, float]], server_s: float, *, burst: float | None = None) -> float:
-    """Seconds for ``pages`` ((requests, client seconds a page) per type, walked one type after
-    the other) through ``RateLimiter(plan)`` on a virtual clock, each request answered in
-    ``server_s``. A fresh window, nobody else spending the quota, no 429."""
+@dataclass(frozen=True)
+class Stream:
+    """One type's listing in the simulation: its pages, and the client's CPU seconds per page in
+    the thread that fetches (JSON, records: ``parse_s``) and in the one that writes (``handle_s``)."""
+
+    pages: int
+    parse_s: float
+    handle_s: float
+    index_s: float = 0.0  # the search documents made and committed at the walk's end, a page's share
+    server_s: float | None = None  # the Hub's answer time for this type's pages, when not simulate()'s
+
+
+def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: bool = True,
+             burst: float | None = None, quota: int | None = None) -> float:
+    """Seconds for ``streams`` through ``RateLimiter(plan)`` on a virtual clock, each request
+    answered in ``server_s``, nobody else spending the quota, no 429, a fresh window (``quota``
+    overrides the plan's ``api`` quota).
+
+    ``concurrent=False`` is the walk as it was: one type after the other, each page fetched, then
+    parsed, then written, before the next is asked for. ``concurrent=True`` is ``Mirror.catalog``
+    now: every type at once (each a scraper of its own in the limiter, so the fair share applies),
+    and each page's successor asked for as soon as the writer takes the page (the read-ahead). The
+    client's CPU work of every thread is one FIFO resource (the GIL, and the state store's one
+    writer): a conservative model, since SQLite's own work does not hold the GIL. The limiter is
+    asked without blocking (its ``_delay``/``_grant`` at the event's virtual time) so that one
+    stream's wait does not stop the clock of the others."""
     from hf_ipfs_scraper.ratelimit import RateLimiter
 
     now = [0.0]
+    kwargs: dict[str, Any] = {} if burst is None else {"burst": burst}
+    if quota is not None:
+        kwargs["quotas"] = {"api": quota}
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: float) -> None:  # acquire()'s naps (the sequential walk's only)
         now[0] += seconds
 
-    kwargs = {} if burst is None else {"burst": burst}
-    limiter = RateLimiter(plan, clock=lambda: now[0], sleep=sleep, **kwargs)  # type: ignore[arg-type]
-    for n, client_s in pages:
-        handle = limiter.register("catalog")
-        for _ in range(n):
-            permit = limiter.acquire("api", scraper=handle)
-            now[0] += server_s
-            permit.release()
-            now[0] += client_s
-        limiter.unregister(handle)
-    return now[0]
+    limiter = RateLimiter(plan, clock=lambda: now[0], sleep=sleep, **kwargs)
+    if not concurrent:
+        for st in streams:
+            handle = limiter.register("catalog")
+            for _ in range(st.pages):
+                limiter.acquire("api", scraper=handle).release()  # alone: blocking is right here
+                now[0] += _server(st, server_s) + st.parse_s + st.handle_s
+            now[0] += st.pages * st.index_s
+            limiter.unregister(handle)
+        return now[0]
+    import heapq
+
+    handles = [limiter.register(f"catalog:{i}") for i in range(len(streams))]
+    left = [st.pages for st in streams]
+    writer_free, ended = [0.0] * len(streams), [0.0] * len(streams)
+    cpu_free, seq = 0.0, 0
+    events: list[tuple[float, int, int, str]] = []
+
+    def push(t: float, i: int, kind: str) -> None:
+        nonlocal seq
+        seq += 1
+        heapq.heappush(events, (t, seq, i, kind))
+
+    for i in range(len(streams)):
+        handles[i]._waiting["api"] += 1
+        push(0.0, i, "ask")
+    while events:
+        t, _, i, kind = heapq.heappop(events)
+        now[0] = max(now[0], t)
+        st = streams[i]
+        if kind == "ask":
+            with limiter._cond:
+                bucket = limiter._state("api")
+                delay = limiter._delay("api", bucket, handles[i], now[0])
+                if delay <= 0:
+                    handles[i]._waiting["api"] -= 1
+                    limiter._grant("api", bucket, handles[i], now[0])
+                    bucket.in_flight -= 1  # the permit's release (its slot is never the limit here)
+            if delay > 0:
+                push(now[0] + min(delay, 5.0), i, "ask")  # as acquire() naps and looks again
+            else:
+                push(now[0] + _server(st, server_s), i, "answered")
+        elif kind == "answered":  # the fetching thread parses it
+            cpu_free = max(now[0], cpu_free) + st.parse_s
+            push(cpu_free, i, "parsed")
+        elif kind == "parsed":  # the writer takes it when done with the one before
+            push(max(now[0], writer_free[i]), i, "taken")
+        else:  # taken: the read-ahead asks for the next page; the writer writes this one
+            left[i] -= 1
+            if left[i] > 0:
+                handles[i]._waiting["api"] += 1
+                push(now[0], i, "ask")
+            cpu_free = max(now[0], cpu_free) + st.handle_s
+            if left[i] == 0:  # the walk's end: its search documents, on the same CPU
+                cpu_free += st.pages * st.index_s
+                limiter.unregister(handles[i])
+            writer_free[i] = ended[i] = cpu_free
+    return max(ended)
 
 
-def projection(args: argparse.Namespace, client_s: dict[str, float], cpu_s_per_page: float) -> dict[str, Any]:
+def _server(stream: Stream, server_s: float) -> float:
+    return server_s if stream.server_s is None else stream.server_s
+
+
+def projection(args: argparse.Namespace, client: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """``client``: per type, ``parse_s`` and ``handle_s`` a page (step 1b's walk one type after
+    another, where nothing else competes for the CPU)."""
     from hf_ipfs_scraper.ratelimit import PLANS
 
     hub = {"model": args.hub_models, "dataset": args.hub_datasets, "space": args.hub_spaces}
     requests = {t: _pages(n) for t, n in hub.items()}
-    pages = [(requests[t], client_s[t]) for t in TYPES]
+    streams = [Stream(requests[t], client[t]["parse_s"], client[t]["handle_s"], client[t]["index_s"]) for t in TYPES]
     plans = {"anonymous": "anonymous", "token (free)": "free", "token (pro)": "pro"}
     servers = sorted({*SERVER_S_TABLE, args.server_seconds_per_page})
     table = []
     for s in servers:
-        row: dict[str, Any] = {"server_s": s, "unlimited_min": sum(n * (s + c) for n, c in pages) / 60}
+        row: dict[str, Any] = {"server_s": s, "unlimited_min": simulate("anonymous", streams, s, quota=UNLIMITED) / 60}
+        row["anonymous, one type after another"] = simulate("anonymous", streams, s, concurrent=False) / 60
         for label, plan in plans.items():
-            row[label] = simulate(plan, pages, s) / 60
-        row["anonymous, burst=1.0"] = simulate("anonymous", pages, s, burst=1.0) / 60
+            row[label] = simulate(plan, streams, s) / 60
+        row["anonymous, burst=1.0"] = simulate("anonymous", streams, s, burst=1.0) / 60
         table.append(row)
-    mean_client = sum(n * c for n, c in pages) / sum(requests.values())
-    by_cpu = [(n, cpu_s_per_page) for n, _ in pages]
+    total = sum(requests.values())
     return {
-        "cpu_s_per_page": cpu_s_per_page,
-        "at_flag_by_cpu": {label: simulate(plan, by_cpu, args.server_seconds_per_page) / 60
-                           for label, plan in plans.items()},
-        "hub": hub, "requests": requests, "total_requests": sum(requests.values()), "client_s": client_s,
-        "mean_client_s": mean_client, "server_s": args.server_seconds_per_page,
+        "hub": hub, "requests": requests, "total_requests": total, "client": client,
+        "server_s": args.server_seconds_per_page,
         "quotas": {label: dict(PLANS[plan]) for label, plan in plans.items()}, "table": table,
         "at_flag": next(r for r in table if r["server_s"] == args.server_seconds_per_page),
-        "quota_bound_below_s": 300 / PLANS["anonymous"]["api"] - mean_client,
+        "anonymous_floor_min": total / PLANS["anonymous"]["api"] * 5,  # 5-minute windows
     }
 
 
@@ -625,6 +748,14 @@ def _label(text: str, filters: dict[str, Any]) -> str:
 
 
 # -- report -------------------------------------------------------------------------------------
+def _client(w: dict[str, Any]) -> dict[str, float]:
+    """Seconds a page of one type's walk: inside the listing's GET (``http_s``: the emulator, or
+    the Hub), the rest of fetching it (``parse_s``: JSON, records), the writer's (``handle_s``)."""
+    pages = max(1, w["pages"])
+    return {"http_s": w["http_s"] / pages, "parse_s": max(0.0, w["fetch_s"] - w["http_s"]) / pages,
+            "handle_s": w["handle_s"] / pages, "index_s": w["parts_s"].get("search listed", 0.0) / pages}
+
+
 def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: TextIO) -> dict[str, Any]:
     """Step 1's table; returns the numbers the JSON and the projection use."""
     def say(line: str = "") -> None:
@@ -639,7 +770,7 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
         f"{sum(sizes.values()):,} made); {list_bytes / max(1, total_pages) / 1e6:.2f} MB a page on the wire")
     say()
     say("| type | entities | Hub requests | ceil(N/1000) | × | target ≤ 1.01× | seconds | entities/s | "
-        "s a page: emulator + client | walk status |")
+        "s a page: emulator, parse, write | walk status |")
     say("|---|---:|---:|---:|---:|---|---:|---:|---:|---|")
     numbers: dict[str, Any] = {}
     all_requests = 0
@@ -649,36 +780,38 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
         limiter = w["requests"].get("api", 0)
         need = _pages(visible[t])
         all_requests += requests
-        client = max(0.0, w["seconds"] - w["http_s"]) / max(1, w["pages"])
+        client = _client(w)["handle_s"]
         numbers[t] = {"entities": w["listed"], "visible": visible[t], "requests": requests, "limiter_requests": limiter,
                       "list_requests": by_type[t].get("list", 0), "info_requests": by_type[t].get("info", 0),
                       "needed": need, "ratio": requests / need, "seconds": w["seconds"],
                       "entities_per_s": w["listed"] / w["seconds"] if w["seconds"] else 0.0,
                       "emulator_s_per_page": w["http_s"] / max(1, w["pages"]), "client_s_per_page": client,
+                      "parse_s_per_page": _client(w)["parse_s"],
                       "status": w["status"], "kind": w["kind"], "changed": w["changed"], "pages": w["pages"]}
         agree = "" if limiter == requests else f" (limiter counted {limiter})"
         say(f"| {t}s | {w['listed']:,} | {requests:,}{agree} | {need:,} | {requests / need:.3f} | "
             f"{_verdict(requests <= TARGET_REQUESTS_X * need)} | {w['seconds']:.1f} | {numbers[t]['entities_per_s']:,.0f} | "
-            f"{numbers[t]['emulator_s_per_page']:.3f} + {client:.3f} | {w['kind']} {w['status']} |")
+            f"{numbers[t]['emulator_s_per_page']:.3f}, {numbers[t]['parse_s_per_page']:.3f}, {client:.3f} | "
+            f"{w['kind']} {w['status']} |")
     need_all = sum(_pages(visible[t]) for t in TYPES)
     listed = sum(w["listed"] for w in walk["walks"].values())
     say(f"| **all** | {listed:,} | {all_requests:,} | {need_all:,} | {all_requests / need_all:.3f} | "
         f"{_verdict(all_requests <= TARGET_REQUESTS_X * need_all)} | {walk['catalog_s']:.1f} | "
         f"{listed / walk['catalog_s']:,.0f} | | |")
     say()
-    say("Client side of a page, seconds (what the walking process does with each 1000-entry page):")
+    say("The writer's side of a page, seconds (what the walking process does with each 1000-entry page once "
+        "fetched and parsed; the types walk at once, so these include waiting for each other):")
     say()
-    say("| type | client side | JSON, records, loop | provenance edges | search documents | of which tantivy "
-        "upsert + commit | state transaction |")
-    say("|---|---:|---:|---:|---:|---:|---:|")
+    say("| type | writer, a page | provenance edges | state transaction | the rest of the loop | "
+        "search documents at the walk's end (a page's share) |")
+    say("|---|---:|---:|---:|---:|---:|")
     for t in TYPES:
         w, n = walk["walks"][t], numbers[t]
         got = {k: v / max(1, w["pages"]) for k, v in w.get("parts_s", {}).items()}
-        search = got.get("search page", 0.0) + got.get("search listed", 0.0) or got.get("search upsert", 0.0)
-        rest = n["client_s_per_page"] - search - got.get("provenance edges", 0.0) - got.get("state transaction", 0.0)
-        n["client_parts_s_per_page"] = {**got, "json, records, loop": rest}
-        say(f"| {t}s | {n['client_s_per_page']:.3f} | {rest:.3f} | {got.get('provenance edges', 0):.3f} | "
-            f"{search:.3f} | {got.get('search upsert', 0):.3f} | {got.get('state transaction', 0):.3f} |")
+        rest = n["client_s_per_page"] - got.get("provenance edges", 0.0) - got.get("state transaction", 0.0)
+        n["client_parts_s_per_page"] = {**got, "rest of the loop": rest}
+        say(f"| {t}s | {n['client_s_per_page']:.3f} | {got.get('provenance edges', 0):.3f} | "
+            f"{got.get('state transaction', 0):.3f} | {rest:.3f} | {got.get('search listed', 0):.3f} |")
     mem, emu_mem = walk["memory_end"], walk["emulator"]["memory"]
     say()
     say(f"walking process: peak RSS {mem['peak_rss_mb']:.0f} MB (VmHWM {mem.get('vmhwm_mb', 0):.0f}; "
@@ -696,6 +829,40 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
             "cpu_s_per_page": walk["cpu_s"] / max(1, total_pages),
             "emulator_peak_rss_mb": emu_mem["peak_rss_mb"], "search_docs": walk["search_docs"],
             "state_bytes": walk["state_bytes"], "list_bytes_per_page": list_bytes / max(1, total_pages)}
+
+
+def report_overlap(before: dict[str, Any], now: dict[str, Any], latency: float, out: TextIO) -> dict[str, Any]:
+    """Step 1b: the walk as it was (one type after another, no read-ahead) and as it is, on one
+    Hub answering each request after ``latency`` s; and what the projection's simulation predicts
+    for both from the first run's own seconds a page (its check against a measurement)."""
+    def say(line: str = "") -> None:
+        print(line, file=out)
+
+    client = {t: _client(before["walks"][t]) for t in TYPES}
+    pages = {t: before["walks"][t]["pages"] for t in TYPES}
+    streams = [Stream(pages[t], client[t]["parse_s"], client[t]["handle_s"], client[t]["index_s"],
+                      server_s=client[t]["http_s"]) for t in TYPES]
+    predicted = {mode: simulate("anonymous", streams, 0.0, concurrent=mode == "catalog", quota=UNLIMITED)
+                 for mode in ("sequential", "catalog")}
+    say(f"Read-ahead and the types at once (step 1b): a generated Hub of {sum(pages.values())} pages "
+        f"({', '.join(f'{pages[t]} of {t}s' for t in TYPES)}), the emulator waiting {latency:g} s before each answer")
+    say()
+    say("| walk | seconds | × the baseline | the simulation predicted | requests | peak RSS (MB) |")
+    say("|---|---:|---:|---:|---:|---:|")
+    rows = {}
+    for label, mode, walk in (("one type after another, no read-ahead (baseline)", "sequential", before),
+                              ("Mirror.catalog: types at once, read-ahead", "catalog", now)):
+        requests = sum(sum(walk["emulator"]["requests"][t].values()) for t in TYPES)
+        rows[mode] = {"seconds": walk["catalog_s"], "predicted_s": predicted[mode], "requests": requests,
+                      "peak_rss_mb": walk["memory_end"]["peak_rss_mb"]}
+        say(f"| {label} | {walk['catalog_s']:.1f} | {before['catalog_s'] / walk['catalog_s']:.2f}× faster | "
+            f"{predicted[mode]:.1f} | {requests} | {walk['memory_end']['peak_rss_mb']:.0f} |")
+    say()
+    say("seconds a page in the baseline (uncontended; the projection's client side): "
+        + "; ".join(f"{t}s: emulator {c['http_s']:.3f}, parse {c['parse_s']:.3f}, write {c['handle_s']:.3f}, "
+                    f"search at the end {c['index_s']:.3f}" for t, c in client.items()))
+    return {"rows": rows, "client": client, "latency": latency, "pages": pages,
+            "speedup": before["catalog_s"] / now["catalog_s"]}
 
 
 def report_refresh(refresh: dict[str, Any], touch: dict[str, Any], fraction: float, out: TextIO) -> dict[str, Any]:
@@ -743,37 +910,30 @@ def report_projection(p: dict[str, Any], out: TextIO) -> None:
     quotas = p["quotas"]
     say(f"quota of the api bucket (hf_ipfs_scraper.ratelimit.PLANS, the Hub's documented plans): anonymous "
         f"{quotas['anonymous']['api']}, token (free) {quotas['token (free)']['api']}, token (pro) "
-        f"{quotas['token (pro)']['api']} requests per 5 minutes")
-    say("client-side seconds a page, measured in this run: "
-        + ", ".join(f"{t}s {p['client_s'][t]:.3f}" for t in TYPES))
+        f"{quotas['token (pro)']['api']} requests per 5 minutes; anonymously the quota alone takes "
+        f"{p['anonymous_floor_min']:.1f} min for these requests")
+    say("client seconds a page (step 1b's baseline): "
+        + ", ".join(f"{t}s parse {c['parse_s']:.3f} + write {c['handle_s']:.3f} + search {c['index_s']:.3f}"
+                    for t, c in p["client"].items()))
     say(f"server seconds a page (the Hub answering and sending one 1000-entry expanded page): ASSUMED "
         f"{p['server_s']:g} s (--server-seconds-per-page; not measurable offline)")
     say()
-    say("| server s a page | no quota (min) | anonymous (min) | token, free (min) | token, pro (min) | "
-        "anonymous if the limiter did not pace (burst=1.0) |")
-    say("|---:|---:|---:|---:|---:|---:|")
+    say("| server s a page | no quota (min) | anonymous, one type after another, no read-ahead (before) (min) | "
+        "anonymous (min) | token, free (min) | token, pro (min) | anonymous if the limiter did not pace (burst=1.0) |")
+    say("|---:|---:|---:|---:|---:|---:|---:|")
     for row in p["table"]:
         mark = " **(flag)**" if row["server_s"] == p["server_s"] else ""
-        say(f"| {row['server_s']:g}{mark} | {row['unlimited_min']:.1f} | {row['anonymous']:.1f} | "
+        say(f"| {row['server_s']:g}{mark} | {row['unlimited_min']:.1f} | "
+            f"{row['anonymous, one type after another']:.1f} | {row['anonymous']:.1f} | "
             f"{row['token (free)']:.1f} | {row['token (pro)']:.1f} | {row['anonymous, burst=1.0']:.1f} |")
     at = p["at_flag"]
     say()
     say(f"full-Hub walk, anonymous, at {p['server_s']:g} s a page: {at['anonymous']:.1f} min (target < "
-        f"{TARGET_ANONYMOUS_MIN:g} min: {_verdict(at['anonymous'] < TARGET_ANONYMOUS_MIN)}); with a token "
-        f"{at['token (free)']:.1f} min")
-    cpu = p["at_flag_by_cpu"]
-    say(f"the same with the walking process's CPU seconds a page ({p['cpu_s_per_page']:.3f} s) as its client side "
-        f"instead of the wall time (what a machine not shared with other work would come nearer to): anonymous "
-        f"{cpu['anonymous']:.1f} min, token (free) {cpu['token (free)']:.1f} min")
-    pace = 300 / quotas["anonymous"]["api"]
-    if p["quota_bound_below_s"] > 0:
-        say(f"below {p['quota_bound_below_s']:.2f} s a page the anonymous walk is bound by the quota ({pace:.2f} s a "
-            f"request = 300 s / {quotas['anonymous']['api']}, minus {p['mean_client_s']:.3f} s of client a page), "
-            "above it by the pages themselves")
-    else:
-        say(f"the client side alone ({p['mean_client_s']:.3f} s a page) is slower than the anonymous quota's pace "
-            f"({pace:.2f} s a request = 300 s / {quotas['anonymous']['api']}): the walk is bound by its pages at any "
-            "server time, and the quota never makes it wait")
+        f"{TARGET_ANONYMOUS_MIN:g} min: {_verdict(at['anonymous'] < TARGET_ANONYMOUS_MIN)}; the quota's floor "
+        f"{p['anonymous_floor_min']:.1f} min; before the read-ahead {at['anonymous, one type after another']:.1f} min); "
+        f"with a token {at['token (free)']:.1f} min")
+    say(f"the models' listing is one chain of {req['model']:,} pages, each asked for once the one before is in: "
+        f"at {p['server_s']:g} s a page it alone takes {req['model'] * p['server_s'] / 60:.1f} min, whatever the quota")
 
 
 def report_scale(index: dict[str, Any], prov: dict[str, Any], search: dict[str, Any], out: TextIO) -> dict[str, Any]:
@@ -852,7 +1012,7 @@ def _child_main(argv: list[str]) -> int:
     if mode == "--child-emulator":
         return child_emulator(json.loads(rest[0]), int(rest[1]), rest[2])
     if mode == "--child-walk":
-        result = child_walk(Path(rest[0]), rest[1])
+        result = child_walk(Path(rest[0]), rest[1], *rest[2:3])
     elif mode == "--child-index":
         result = child_index(Path(rest[0]))
     elif mode == "--child-provenance":
@@ -884,6 +1044,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-seconds-per-page", type=float, default=1.0,
                         help="ASSUMED seconds the real Hub takes to answer and send one 1000-entry expanded listing "
                              "page (a guess: not measurable offline)")
+    parser.add_argument("--latency", type=float, default=0.25,
+                        help="seconds the emulator waits before each answer in step 1b (the Hub's answer time, "
+                             "scaled down)")
+    parser.add_argument("--latency-entities", type=int, default=50_000,
+                        help="entities of step 1b's generated Hub (75/15/10 %%), walked twice")
     parser.add_argument("--queries", type=int, default=1000, help="provenance query keys (step 4)")
     parser.add_argument("--passes", type=int, default=20, help="search passes after a warm-up one (step 4)")
     parser.add_argument("--baseline-passes", type=int, default=3, help="passes of the SQLite-scan baseline (step 4)")
@@ -923,6 +1088,16 @@ def main(argv: list[str] | None = None) -> int:
             numbers["refresh_raw"], numbers["touch"] = refresh, touch
         finally:
             emu.stop()
+        lat = Emulator({t: round(args.latency_entities * MIX[t]) for t in TYPES}, args.seed, work / "hf-home-1b")
+        try:
+            lat.ask("latency", seconds=args.latency)
+            before = _run_walk(work / "out-1b-sequential", lat, "sequential")
+            now = _run_walk(work / "out-1b-catalog", lat, "catalog")
+        finally:
+            lat.stop()
+        print(file=log)
+        numbers["overlap"] = report_overlap(before, now, args.latency, log)
+        numbers["overlap_raw"] = {"sequential": before, "catalog": now}
         if args.scale:
             walk_docs = numbers["walk"]["search_docs"]
             if walk_docs >= numbers["walk"]["entities"]:
@@ -941,9 +1116,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
     # Last, in this process (its RSS no longer matters: every child has run): the projection.
-    client_s = {t: numbers["walk"]["by_type"][t]["client_s_per_page"] for t in TYPES}
     print(file=log)
-    numbers["projection"] = projection(args, client_s, numbers["walk"]["cpu_s_per_page"])
+    numbers["projection"] = projection(args, numbers["overlap"]["client"])
     report_projection(numbers["projection"], log)
     load = os.getloadavg()
     wall = time.perf_counter() - wall0

@@ -79,7 +79,7 @@ def test_bench_walk_runs_at_a_smoke_size_and_asks_exactly_the_pages_it_needs(tmp
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "bench_walk.py"), "--scale", "2500", "--queries", "20", "--passes", "1",
          "--baseline-passes", "1", "--hub-models", "1500", "--hub-datasets", "1001", "--hub-spaces", "0",
-         "--workdir", str(tmp_path / "work"), "--json", str(out)],
+         "--latency-entities", "3000", "--latency", "0.01", "--workdir", str(tmp_path / "work"), "--json", str(out)],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -98,6 +98,10 @@ def test_bench_walk_runs_at_a_smoke_size_and_asks_exactly_the_pages_it_needs(tmp
     assert walk["requests"] == walk["needed"] == 3 + 2 + 1
     assert refresh["changed"] == sum(data["touch"]["visible_changed"].values()) > 0
     assert walk["peak_rss_mb"] > 0 and walk["emulator_peak_rss_mb"] > 0 and walk["entities_per_s"] > 0
+    overlap = data["overlap"]  # the same pages asked, the old way and the new
+    assert overlap["pages"] == {"model": 3, "dataset": 1, "space": 1}
+    assert overlap["rows"]["sequential"]["requests"] == overlap["rows"]["catalog"]["requests"] == 5
+    assert all(row["seconds"] > 0 and row["predicted_s"] > 0 for row in overlap["rows"].values())
     projection = data["projection"]
     assert projection["requests"] == {"model": 2, "dataset": 2, "space": 1} and projection["total_requests"] == 5
     assert all(row["anonymous"] > 0 for row in projection["table"])
