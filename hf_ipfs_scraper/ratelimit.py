@@ -81,12 +81,16 @@ class LimiterStats:
 class ScraperHandle:
     """A registered scraper; requests count against its fair share while it is bound to the thread."""
 
-    def __init__(self, limiter: RateLimiter, name: str, now: float) -> None:
+    def __init__(self, limiter: RateLimiter, name: str, now: float, share: ScraperHandle | None = None) -> None:
         self.name = name
         self._limiter = limiter
-        self._used = dict.fromkeys(BUCKETS, 0)  # granted in the bucket's current window
-        self._last_active = dict.fromkeys(BUCKETS, now)
-        self._waiting = dict.fromkeys(BUCKETS, 0)
+        self._share = self if share is None else share  # whose fair share this one spends
+        if share is None:
+            self._used = dict.fromkeys(BUCKETS, 0)  # granted in the bucket's current window
+            self._last_active = dict.fromkeys(BUCKETS, now)
+            self._waiting = dict.fromkeys(BUCKETS, 0)
+        else:  # a part: the very dicts of the share's owner, so spending, activity and waits are its
+            self._used, self._last_active, self._waiting = share._used, share._last_active, share._waiting
         # This scraper's own counters since it registered: a run's summary, even while other
         # scrapers share the limiter (the process-wide ones in stats() count them all).
         self.requests = dict.fromkeys(BUCKETS, 0)
@@ -235,9 +239,15 @@ class RateLimiter:
         return "pages"
 
     # -- scrapers ----------------------------------------------------------------------------
-    def register(self, name: str) -> ScraperHandle:
-        """A scraper joins the fair split; bind the handle in each thread that works for it."""
+    def register(self, name: str, *, within: ScraperHandle | None = None) -> ScraperHandle:
+        """A scraper joins the fair split; bind the handle in each thread that works for it.
+
+        ``within``: a part of that scraper instead, spending its share (the catalog's walks, a
+        type each, are one scraper to the others); a part counts its own requests, and they count
+        in ``within``'s too."""
         with self._cond:
+            if within is not None:
+                return ScraperHandle(self, name, self._clock(), share=within._share)
             handle = ScraperHandle(self, name, self._clock())
             self._scrapers.append(handle)
             self._cond.notify_all()
@@ -406,8 +416,9 @@ class RateLimiter:
 
     def _share_wait(self, bucket: str, state: _Bucket, scraper: ScraperHandle | None, now: float) -> float:
         """0 when ``scraper`` may spend now; else when to look again (see "Fair share")."""
-        if scraper is None or scraper not in self._scrapers or len(self._scrapers) < 2:
+        if scraper is None or scraper._share not in self._scrapers or len(self._scrapers) < 2:
             return 0.0
+        scraper = scraper._share
         share = (state.remaining + sum(h._used[bucket] for h in self._scrapers)) / len(self._scrapers)
         if scraper._used[bucket] < share:
             return 0.0
@@ -436,6 +447,8 @@ class RateLimiter:
             scraper._used[bucket] += 1
             scraper.requests[bucket] += 1
             scraper._last_active[bucket] = now
+            if scraper._share is not scraper:
+                scraper._share.requests[bucket] += 1
         return Permit(self, bucket, scraper, state.seq)
 
     def _release(self, permit: Permit) -> None:

@@ -497,6 +497,28 @@ def test_share_of_a_scraper_that_is_active_is_kept_for_it() -> None:
     assert sum(ft.sleeps) == pytest.approx(30.0)  # until b has been idle for 30 s
 
 
+def test_parts_of_a_scraper_spend_its_one_share_and_count_their_own_requests() -> None:
+    """The catalog's walks (a type each) are one scraper to a mirror running beside them: between
+    them no split, so the models' long listing may take what the short ones leave."""
+    ft = FakeTime()
+    lim = limiter(ft, quotas={"api": 12}, idle_timeout=30.0)
+    mirror, catalog = lim.register("mirror"), lim.register("catalog")
+    models, spaces = lim.register("catalog:models", within=catalog), lim.register("catalog:spaces", within=catalog)
+    with mirror.bind():
+        take(lim, "api", 1)  # the mirror is active: half the window (6) is owed to it
+    with spaces.bind():
+        take(lim, "api", 1)
+    with models.bind():
+        take(lim, "api", 5)  # the catalog's share is 6 in all, not 12 / 3 = 4 for each part
+        assert ft.sleeps == []
+        take(lim, "api", 1)  # past it: waits until the mirror's reservation lapses
+    assert sum(ft.sleeps) == pytest.approx(30.0)
+    assert (models.requests["api"], spaces.requests["api"], catalog.requests["api"]) == (6, 1, 7)
+    assert mirror.requests["api"] == 1
+    lim.unregister(models)  # a part leaving changes nobody's share
+    assert lim.stats().requests["api"] == 8
+
+
 def test_requests_without_a_scraper_skip_the_share_rule() -> None:
     ft = FakeTime()
     lim = limiter(ft, quotas={"api": 10})
