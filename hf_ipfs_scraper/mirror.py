@@ -235,25 +235,27 @@ class Mirror:
         for repo_type in kinds:
             self.scraper(repo_type)  # an unknown type fails before any request
         stop = threading.Event()
+        with self.limiter.register("catalog") as share:  # one scraper to the others, the types its parts
 
-        def walk(repo_type: str) -> WalkSummary:
-            return walk_hub(repo_type, state=self.state, client=self.client, limiter=self.limiter,
-                            provenance=self.provenance, search=self.search, readme=self._readme, full=full, stop=stop)
+            def walk(repo_type: str) -> WalkSummary:
+                return walk_hub(repo_type, state=self.state, client=self.client, limiter=self.limiter,
+                                provenance=self.provenance, search=self.search, readme=self._readme, full=full,
+                                stop=stop, share=share)
 
-        if len(kinds) == 1:
-            return [walk(kinds[0])]
-        # At once, a thread a type: the listings are sequential page chains, so the types are what
-        # can overlap (the limiter splits the quota between them, as between scrapers).
-        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="hf-ipfs-catalog") as pool:
-            futures = [pool.submit(walk, t) for t in kinds]
-            try:
-                wait(futures, return_when=FIRST_EXCEPTION)  # a walk that raised (a bug) stops the others
-                if any(f.done() and f.exception() is not None for f in futures):
+            if len(kinds) == 1:
+                return [walk(kinds[0])]
+            # At once, a thread a type: the listings are sequential page chains, so the types are
+            # what can overlap.
+            with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="hf-ipfs-catalog") as pool:
+                futures = [pool.submit(walk, t) for t in kinds]
+                try:
+                    wait(futures, return_when=FIRST_EXCEPTION)  # a walk that raised (a bug) stops the others
+                    if any(f.done() and f.exception() is not None for f in futures):
+                        stop.set()
+                    return [f.result() for f in futures]
+                except BaseException:  # Ctrl-C while waiting: every walk ends after its page, resumable
                     stop.set()
-                return [f.result() for f in futures]
-            except BaseException:  # Ctrl-C while waiting: every walk ends after its page, resumable
-                stop.set()
-                raise
+                    raise
 
     def _readme(self, entity: EntityState) -> str | None:
         return stored_readme(self.state, self.storage, entity.type, entity.id)

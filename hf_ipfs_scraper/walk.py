@@ -14,24 +14,28 @@ asked for once, since the Hub redirects a renamed repo's old id to its new one (
 A full walk reads ahead: the next page is fetched (in a thread of its own, as the same scraper)
 while the current one is written, so a page costs the longer of the Hub's answer and the client's
 work instead of their sum; at most one page is ahead, so a kill costs at most the page being
-written and the one being fetched. ``Mirror.catalog`` walks the types at once, each a scraper
-of its own: the models' listing, two thirds of the Hub, sets the time. A refresh does not read
+written and the one being fetched. ``Mirror.catalog`` walks the types at once, all in one share
+of the limiter (a part each): the models' listing, two thirds of the Hub, sets the time. A refresh does not read
 ahead (it is a few pages, and the page it stops at would make the read-ahead one wasted).
 
 Repos known only from a walk are ``listed``: metadata, no content. A trending listing that names
-one makes it a mirror candidate like any other. Walks share the process's rate limiter, each
-registered as a scraper of its own, so a mirror running meanwhile keeps its share.
+one makes it a mirror candidate like any other. Walks share the process's rate limiter as one
+scraper (``Mirror.catalog``'s, the types its parts), so a mirror running meanwhile keeps its share
+and the types do not split the walk's between them: the models' long listing may take what the
+short ones leave.
 
 Each page also goes into the provenance graph, before the page's transaction (a walk killed in
-between redoes it with the page). The search index takes what the walk listed when it ends, read
-back from the state store (``mirrored`` false unless the repo is): one commit instead of one a
-page, and a walk killed before it had that done by the walk that resumes it.
+between redoes it with the page). The search index takes what the walk listed, read back from the
+state store (``mirrored`` false unless the repo is) in a thread of its own, twenty pages a commit,
+while the walk goes on; a walk killed before all of it went in has that done by the walk that
+resumes it, at its end.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +45,7 @@ from dataclasses import dataclass, field
 from .errors import HubError, RepoUnavailableError
 from .hub.client import HubClient, ListingPage
 from .provenance.tracker import ProvenanceTracker
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, ScraperHandle
 from .scrapers import SCRAPERS
 from .scrapers.base import RepoScraper
 from .search import SearchDoc, SearchIndex
@@ -49,6 +53,7 @@ from .state import EntityState, StateStore, WalkRow
 from .state.rows import node_key
 
 logger = logging.getLogger(__name__)
+_BATCH = 20_000  # entities a search commit: 20 pages (a commit costs 25-100 ms)
 
 
 @dataclass
@@ -90,13 +95,16 @@ def walk_hub(
     full: bool = False,
     page_size: int = 1000,
     stop: threading.Event | None = None,
+    share: ScraperHandle | None = None,
 ) -> WalkSummary:
     """One walk of ``repo_type``'s listing (see the module docstring): full when asked, when no
     full walk has completed yet, or to finish a killed full walk; otherwise a refresh.
 
     ``search``, when given, is kept in step; ``readme`` gives a mirrored repo's README text for its
     document (a walk fetches none). ``stop``, once set (by another thread: ``Mirror.catalog`` on a
-    Ctrl-C), ends the walk after the page it is writing, ``interrupted``, to resume next time."""
+    Ctrl-C), ends the walk after the page it is writing, ``interrupted``, to resume next time.
+    ``share``: the limiter's scraper whose share the walk spends (``Mirror.catalog``'s, one for
+    every type); by default the walk registers as a scraper of its own."""
     scraper = SCRAPERS[repo_type]
     started = time.monotonic()
     unfinished = state.unfinished_walk(repo_type)
@@ -108,12 +116,12 @@ def walk_hub(
         kind = "full" if full or state.last_walk(repo_type, "full") is None else "refresh"
         walk, resumed = state.start_walk(repo_type, kind), False
     summary = WalkSummary(repo_type, walk.kind, walk.id, resumed=resumed)
-    handle = limiter.register(f"catalog:{repo_type}s")
-    index = _Indexer(walk.type, state, search, readme) if search is not None else None
+    handle = limiter.register(f"catalog:{repo_type}s", within=share)
+    index = _Indexer(walk.type, state, search, readme, batched=not resumed) if search is not None else None
     status, listed = "failed", False  # listed: index what was listed (not after Ctrl-C or a bug)
     try:
         with handle.bind():
-            _walk_pages(walk, scraper, state, client, provenance, summary, page_size, stop)
+            _walk_pages(walk, scraper, state, client, provenance, summary, page_size, stop, index)
             if walk.kind == "full":
                 _find_gone(walk, state, client, index, summary)
         status, listed = "completed", True
@@ -126,29 +134,84 @@ def walk_hub(
         summary.error = str(exc)
         status, listed = "interrupted", True
     finally:
-        if index is not None and listed:
-            summary.indexed = index.listed(walk.started_at)
-        limiter.unregister(handle)
-        state.finish_walk(walk.id, status, summary.error)
-        summary.status = status
-        summary.requests = dict(handle.requests)
-        summary.seconds = time.monotonic() - started
+        try:
+            if index is not None:  # a failure to index (a full disk) is raised, the walk recorded first
+                summary.indexed = index.finish(walk.started_at) if listed else index.abandon()
+        finally:
+            limiter.unregister(handle)
+            state.finish_walk(walk.id, status, summary.error)
+            summary.status = status
+            summary.requests = dict(handle.requests)
+            summary.seconds = time.monotonic() - started
     return summary
 
 
-@dataclass
 class _Indexer:
-    """A walk's search documents: what it listed, and the removal of what it found gone."""
+    """A walk's search documents: what it listed, and the removal of what it found gone.
 
-    repo_type: str
-    state: StateStore
-    search: SearchIndex
-    readme: Callable[[EntityState], str | None] | None
+    The pages' documents are made and committed in a thread of their own, ``_BATCH`` entities at a
+    time, while the walk goes on (at the whole Hub's size, indexing two million models at the end
+    took minutes after the last page). A resumed walk is not ``batched``: it indexes everything
+    listed since the walk began, when it ends, since nothing says how far the killed one came."""
 
-    def listed(self, since: float) -> int:
-        """Every entity listed since ``since`` (the walk's start: after a kill, a resumed walk
-        re-indexes all of it, since nothing says how far the killed one had come)."""
-        entities = self.state.iter_entities(self.repo_type, listed_since=since)
+    def __init__(self, repo_type: str, state: StateStore, search: SearchIndex,
+                 readme: Callable[[EntityState], str | None] | None, *, batched: bool = True) -> None:
+        self.repo_type, self.state, self.search, self.readme = repo_type, state, search, readme
+        self._queue: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
+        self._indexed = 0
+        self._failure: BaseException | None = None
+        self._abandoned = threading.Event()
+        self._thread: threading.Thread | None = None
+        if batched:
+            self._thread = threading.Thread(target=self._run, name="hf-ipfs-catalog-index", daemon=True)
+            self._thread.start()
+
+    def page(self, ids: list[str]) -> None:
+        """The ids of a page just written (a batched walk's; the others index at their end)."""
+        if self._failure is not None:
+            raise self._failure  # not one page more into a walk whose index cannot take them
+        if self._thread is not None:
+            self._queue.put(ids)
+
+    def finish(self, since: float) -> int:
+        """The walk is over: what is still queued goes in (or, not batched, every entity listed
+        since ``since``, the walk's start). Returns how many documents the walk upserted."""
+        if self._thread is None:
+            entities = self.state.iter_entities(self.repo_type, listed_since=since)
+            return self.search.upsert(SearchDoc.documents(entities, self.readme))
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self._indexed
+
+    def abandon(self) -> int:
+        """Ctrl-C or a bug: stop without indexing what is queued (the walk that resumes this one
+        indexes all of it); returns how many documents went in before."""
+        if self._thread is not None:
+            self._abandoned.set()
+            self._queue.put(None)
+            self._thread.join()
+        return self._indexed
+
+    def _run(self) -> None:
+        batch: list[str] = []
+        try:
+            while not self._abandoned.is_set():
+                ids = self._queue.get()
+                if ids is not None:
+                    batch.extend(ids)
+                if batch and (ids is None or len(batch) >= _BATCH) and not self._abandoned.is_set():
+                    self._indexed += self._index(batch)
+                    batch = []
+                if ids is None:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the walk's thread, raised by finish()
+            self._failure = exc
+
+    def _index(self, ids: list[str]) -> int:
+        """One batch: the documents of ``ids`` as the state store has them now, one commit."""
+        entities = self.state.get_many(self.repo_type, ids).values()
         return self.search.upsert(SearchDoc.documents(entities, self.readme))
 
     def gone(self, ids: list[str]) -> None:
@@ -164,7 +227,7 @@ class _Stopped(Exception):
 
 def _walk_pages(
     walk: WalkRow, scraper: type[RepoScraper], state: StateStore, client: HubClient, provenance: ProvenanceTracker,
-    summary: WalkSummary, page_size: int, stop: threading.Event | None,
+    summary: WalkSummary, page_size: int, stop: threading.Event | None, index: _Indexer | None,
 ) -> None:
     refresh = walk.kind == "refresh"
     pages = client.listing_pages(
@@ -177,6 +240,8 @@ def _walk_pages(
         entries = [(r.id, r.sha, r.metadata()) for r in page.records]
         provenance.record_many(page.records)  # first: a kill before the cursor moves only redoes them
         changed = state.walk_page(walk, entries, page.next_url)
+        if index is not None:
+            index.page([e[0] for e in entries])
         summary.pages += 1
         summary.listed += len(entries)
         summary.changed += changed

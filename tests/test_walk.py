@@ -219,3 +219,48 @@ def test_ctrl_c_during_the_catalog_stops_every_type_resumably(three_types, tmp_p
     with Mirror(fresh) as mirror:
         mirror.catalog()
     assert _all_listed(config) == _all_listed(fresh)
+
+
+def test_the_walk_indexes_its_pages_for_search_while_it_goes_on(emu, config, monkeypatch) -> None:
+    import time
+
+    import hf_ipfs_scraper.walk as walk_module
+
+    monkeypatch.setattr(walk_module, "_BATCH", 2 * PAGE)  # a commit every two pages
+    with Mirror(config) as mirror:
+        assert mirror.search is not None
+        real, seen = mirror.state.walk_page, []
+
+        def count_at_the_fourth(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if len(seen) == 3:  # three written: the first two are committed, or soon will be
+                deadline = time.monotonic() + 10
+                while mirror.search.count() < 2 * PAGE and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                seen.append(mirror.search.count())
+            else:
+                seen.append(-1)
+            return real(*args, **kwargs)
+
+        mirror.state.walk_page = count_at_the_fourth  # type: ignore[method-assign]
+        summary = _walk(mirror)
+        assert seen[3] >= 2 * PAGE  # in the index before the walk ended
+        assert summary.indexed == summary.listed == len(PUBLIC) == mirror.search.count()
+
+
+def test_a_search_index_that_cannot_take_the_documents_stops_the_walk_recorded(emu, config, monkeypatch) -> None:
+    import errno
+
+    import hf_ipfs_scraper.walk as walk_module
+
+    monkeypatch.setattr(walk_module, "_BATCH", PAGE)
+    with Mirror(config) as mirror:
+        assert mirror.search is not None
+
+        def full_disk(docs):  # type: ignore[no-untyped-def]
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(mirror.search, "upsert", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            _walk(mirror)
+        walks = mirror.state.walks("model")
+    assert walks[0].status in ("failed", "completed") and walks[0].ended_at is not None  # recorded, not left running
