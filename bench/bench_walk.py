@@ -33,7 +33,8 @@ emulator's RSS is reported on its own row.
    (``--latency-entities``, default 50k) whose emulator waits ``--latency`` s (default 0.25)
    before every answer, a stand-in for the Hub's time to answer. Walked twice into fresh
    directories: the baseline, the walk as it was before (the types one after another, each page
-   asked for once the one before is written), then ``Mirror.catalog`` as it is. Seconds, the
+   asked for once the one before is written, the search documents made at the end), then
+   ``Mirror.catalog`` as it is. Seconds, the
    ratio, and what step 3's simulation predicts for both from the baseline's own seconds a page
    (a check of the simulation against a measurement; it leaves out the fixed costs: opening the
    Mirror, the search index's commit and merges).
@@ -41,8 +42,8 @@ emulator's RSS is reported on its own row.
    ``--hub-models 2000000 --hub-datasets 450000 --hub-spaces 550000`` are estimates of the real
    Hub's size as of late 2026 (flags: change them). Requests = ceil(N/1000) per type. Minutes are
    simulated (``simulate``) with the project's own ``RateLimiter`` (``hf_ipfs_scraper.ratelimit``)
-   on a virtual clock as ``Mirror.catalog`` walks: the types at once, each a scraper of its own in
-   the limiter, each page's successor asked for when the writer takes the page; every page taking
+   on a virtual clock as ``Mirror.catalog`` walks: the types at once, parts of one scraper in the
+   limiter, each page's successor asked for when the writer takes the page; every page taking
    ``--server-seconds-per-page`` (an ASSUMPTION: the real Hub's time to answer and send one
    1000-entry page with the scrapers' ``expand`` fields cannot be measured offline; default a
    guess of 1.0 s) plus step 1b's baseline's client seconds a page of that type (and its share of
@@ -112,6 +113,7 @@ TYPES = ("model", "dataset", "space")
 CHILD_TIMEOUT_S = 4 * 3600
 PAGE = 1000  # the Hub's largest listing page, what the walk asks for
 MIX = {"model": 0.75, "dataset": 0.15, "space": 0.10}
+INDEX_BATCH_PAGES = 20  # walk._BATCH / 1000: the indexing thread commits every 20 pages
 UNLIMITED = 1_000_000_000  # the walker's api quota: the emulator has none, step 3 applies the Hub's
 TARGET_REQUESTS_X = 1.01
 TARGET_REFRESH_PER_1000 = 5.0
@@ -273,8 +275,9 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str,
     """``Mirror(config).catalog()`` over ``out_dir``: a full walk the first time, then refreshes.
 
     ``mode="sequential"`` is the baseline, the walk as it was before the read-ahead: the types one
-    after another (``Mirror.catalog([t])`` each) and each page fetched only once the one before
-    is written (``walk._read_ahead`` replaced by the listing itself)."""
+    after another (``Mirror.catalog([t])`` each), each page fetched only once the one before is
+    written (``walk._read_ahead`` replaced by the listing itself), and the search documents all
+    made at the walk's end (``walk._BATCH`` too big to be reached)."""
     import hf_ipfs_scraper.hub.client as hub_client
     import hf_ipfs_scraper.mirror as mirror_module
     import hf_ipfs_scraper.walk as walk_module
@@ -348,6 +351,8 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str,
     setattr(mirror_module, "walk_hub", walk_hub)
     setattr(hub_client.HubClient, "listing_pages", listing_pages)
     setattr(walk_module, "_read_ahead", timed_read_ahead)
+    if mode == "sequential":  # and, as it was, the search documents all made at the walk's end
+        setattr(walk_module, "_BATCH", 10**12)
     config = load_config(env={}, overrides={"output_dir": str(out_dir), "hub.endpoint": endpoint,
                                             "hub.quota_api": UNLIMITED})
     t0, cpu0 = time.perf_counter(), _cpu_s()
@@ -357,10 +362,15 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str,
         targets: list[tuple[Any, str, str]] = [(mirror.state, "walk_page", "state transaction"),
                                                (mirror.provenance, "record_many", "provenance edges"),
                                                (mirror.search, "upsert", "search upsert")]
-        indexer = getattr(walk_module, "_Indexer", None)  # the walk's search documents (issue 9)
-        for name in ("page", "listed"):  # a page's documents, or all of the walk's at its end
-            if indexer is not None and callable(getattr(indexer, name, None)):
-                targets.append((indexer, name, f"search {name}"))
+        indexer = walk_module._Indexer  # the walk's search documents, made in a thread of its own
+        targets.append((indexer, "_index", "search documents"))
+        real_run = indexer._run
+
+        def run_as_its_type(self: Any) -> None:
+            current.type = self.repo_type
+            real_run(self)
+
+        setattr(indexer, "_run", run_as_its_type)
         for obj, name, part in targets:
             setattr(obj, name, timed(part, getattr(obj, name)))
         if mode == "sequential":
@@ -427,11 +437,13 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
 
     ``concurrent=False`` is the walk as it was: one type after the other, each page fetched, then
     parsed, then written, before the next is asked for. ``concurrent=True`` is ``Mirror.catalog``
-    now: every type at once (each a scraper of its own in the limiter, so the fair share applies),
-    and each page's successor asked for as soon as the writer takes the page (the read-ahead). The
+    now: every type at once (parts of one scraper in the limiter, as ``Mirror.catalog`` registers
+    them), and each page's successor asked for as soon as the writer takes the page (the read-ahead). The
     client's CPU work of every thread is one FIFO resource (the GIL, and the state store's one
-    writer): a conservative model, since SQLite's own work does not hold the GIL. The limiter is
-    asked without blocking (its ``_delay``/``_grant`` at the event's virtual time) so that one
+    writer), each job whole in turn (the indexing thread's batch of twenty pages too): a
+    conservative model, since SQLite's own work does not hold the GIL and the GIL slices a long
+    job finely (a run of step 1b at 30 pages: measured 18.6 s, predicted 18.7 s as it is, 16.6 s
+    with the batches queued a page at a time). The limiter is asked without blocking (its ``_delay``/``_grant`` at the event's virtual time) so that one
     stream's wait does not stop the clock of the others."""
     from hf_ipfs_scraper.ratelimit import RateLimiter
 
@@ -450,12 +462,13 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
             for _ in range(st.pages):
                 limiter.acquire("api", scraper=handle).release()  # alone: blocking is right here
                 now[0] += _server(st, server_s) + st.parse_s + st.handle_s
-            now[0] += st.pages * st.index_s
+            now[0] += st.pages * st.index_s  # the walk as it was indexed all of it at its end
             limiter.unregister(handle)
         return now[0]
     import heapq
 
-    handles = [limiter.register(f"catalog:{i}") for i in range(len(streams))]
+    share = limiter.register("catalog")  # Mirror.catalog's one scraper, the types its parts
+    handles = [limiter.register(f"catalog:{i}", within=share) for i in range(len(streams))]
     left = [st.pages for st in streams]
     writer_free, ended = [0.0] * len(streams), [0.0] * len(streams)
     cpu_free, seq = 0.0, 0
@@ -496,10 +509,13 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
                 handles[i]._waiting["api"] += 1
                 push(now[0], i, "ask")
             cpu_free = max(now[0], cpu_free) + st.handle_s
-            if left[i] == 0:  # the walk's end: its search documents, on the same CPU
-                cpu_free += st.pages * st.index_s
-                limiter.unregister(handles[i])
             writer_free[i] = ended[i] = cpu_free
+            done = st.pages - left[i]
+            if done % INDEX_BATCH_PAGES == 0 or left[i] == 0:  # the indexing thread's commit: CPU, not the writer
+                cpu_free += (done - (done - 1) // INDEX_BATCH_PAGES * INDEX_BATCH_PAGES) * st.index_s
+                ended[i] = cpu_free
+            if left[i] == 0:
+                limiter.unregister(handles[i])
     return max(ended)
 
 
@@ -753,7 +769,7 @@ def _client(w: dict[str, Any]) -> dict[str, float]:
     the Hub), the rest of fetching it (``parse_s``: JSON, records), the writer's (``handle_s``)."""
     pages = max(1, w["pages"])
     return {"http_s": w["http_s"] / pages, "parse_s": max(0.0, w["fetch_s"] - w["http_s"]) / pages,
-            "handle_s": w["handle_s"] / pages, "index_s": w["parts_s"].get("search listed", 0.0) / pages}
+            "handle_s": w["handle_s"] / pages, "index_s": w["parts_s"].get("search documents", 0.0) / pages}
 
 
 def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: TextIO) -> dict[str, Any]:
@@ -803,7 +819,7 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
         "fetched and parsed; the types walk at once, so these include waiting for each other):")
     say()
     say("| type | writer, a page | provenance edges | state transaction | the rest of the loop | "
-        "search documents at the walk's end (a page's share) |")
+        "search documents (the indexing thread, a page's share) |")
     say("|---|---:|---:|---:|---:|---:|")
     for t in TYPES:
         w, n = walk["walks"][t], numbers[t]
@@ -811,7 +827,7 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
         rest = n["client_s_per_page"] - got.get("provenance edges", 0.0) - got.get("state transaction", 0.0)
         n["client_parts_s_per_page"] = {**got, "rest of the loop": rest}
         say(f"| {t}s | {n['client_s_per_page']:.3f} | {got.get('provenance edges', 0):.3f} | "
-            f"{got.get('state transaction', 0):.3f} | {rest:.3f} | {got.get('search listed', 0):.3f} |")
+            f"{got.get('state transaction', 0):.3f} | {rest:.3f} | {got.get('search documents', 0):.3f} |")
     mem, emu_mem = walk["memory_end"], walk["emulator"]["memory"]
     say()
     say(f"walking process: peak RSS {mem['peak_rss_mb']:.0f} MB (VmHWM {mem.get('vmhwm_mb', 0):.0f}; "
