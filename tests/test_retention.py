@@ -126,3 +126,20 @@ def test_a_budget_unpins_oldest_out_and_the_cli_reports_what_it_freed(emu, hf_en
     bad = subprocess.run([*CLI, "--output-dir", str(config.output_dir), "prune"], env=env, capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 1 and "say what to keep" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_pruned_repo_a_catalog_walk_listed_goes_back_to_listed_and_stays_searchable(emu, tmp_path) -> None:
+    """Pruning lets go of a repo's content, not of what the catalog knows of it: a repo a walk
+    listed is catalog-only again (``listed``, still in the index, not mirrored); one no walk
+    listed goes back to ``pending`` and leaves the index (the test above)."""
+    from hf_ipfs_scraper.search import SearchQuery
+
+    config = _history(emu, tmp_path / "out")
+    with Mirror(config) as mirror:
+        mirror.catalog(["model"])  # every model listed; b and c mirrored but off the kept lists
+        result = mirror.prune(keep_runs=2)
+        assert sorted(e.id for e in result.plan.unpin) == ["org/b", "org/c"]
+        assert mirror.search is not None
+        hits = {h.id: h for h in mirror.search.search(SearchQuery(text="")).hits}
+    assert _state(config) == {"org/a": "done", "org/b": "listed", "org/c": "listed", "org/d": "done", "org/e": "done"}
+    assert set(hits) == {f"org/{n}" for n in NAMES} and not hits["org/b"].mirrored and hits["org/a"].mirrored

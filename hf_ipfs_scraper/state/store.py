@@ -864,12 +864,14 @@ class StateStore:
 
     def mark_unarchived(self, type: str, id: str, reason: str) -> None:
         """Its content is no longer held here (pruned, or left out of a restored snapshot): back to
-        ``pending`` with ``reason``, its root, files and README forgotten, its metadata kept; the
-        next run that lists it mirrors it again."""
+        ``pending`` with ``reason`` (``listed`` if a catalog walk listed it: metadata only, as the
+        catalog knows it), its root, files and README forgotten, its metadata kept; the next run
+        that lists it as trending mirrors it again."""
         _check(type, ENTITY_TYPES, "entity type")
         with self._transaction() as db:
             db.execute(
-                "UPDATE entities SET status = 'pending', sha = NULL, root_cid = NULL, root_tsize = NULL,"
+                "UPDATE entities SET status = CASE WHEN listed_at IS NOT NULL THEN 'listed' ELSE 'pending' END,"
+                " sha = NULL, root_cid = NULL, root_tsize = NULL,"
                 " size_bytes = NULL, file_count = NULL, readme_cid = NULL, mirrored_at = NULL, attempts = 0,"
                 " last_error = NULL, reason = ?, updated_at = ? WHERE type = ? AND id = ?",
                 (reason, time.time(), type, id),
