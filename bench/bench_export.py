@@ -3,13 +3,16 @@
     python bench/bench_export.py                          # 1,000,000 entities (a few minutes)
     python bench/bench_export.py --entities 50000         # smoke size
     python bench/bench_export.py --db /tmp/exp            # keep the archive, reuse it next time
+    python bench/bench_export.py --listed 2000000         # plus 2M catalog-only repos: both scopes
 
 1. **Archive** (child process, deterministic from ``--seed``): ``--entities`` rows written straight
    into a fresh ``state.sqlite`` (``StateStore`` makes the schema): 80 % models, 15 % datasets,
    5 % Spaces, each with tags, card data, a README (one of the real model cards in
    ``../shared/data/model_cards`` when present, else generated words, at least 1.5 KB, with the
    repo's id as its title and a paragraph of 40-160 words drawn from the cards' vocabulary, so no
-   two READMEs are equal), 4 files, and a base-model edge for 60 % of the models.
+   two READMEs are equal), 4 files, and a base-model edge for 60 % of the models. ``--listed``
+   adds that many catalog-only repos (``listed``, as a ``catalog`` walk leaves them: metadata, no
+   files, no README, a base-model edge for 60 % of the models), in the same proportions.
 2. **Export** (a fresh child process, so its peak RSS is the export's; from 50,000 entities the
    export writes the files, edges, trending and runs tables in a side process of its own, whose
    peak RSS is added): the baseline is reading
@@ -17,6 +20,9 @@
    with the export's own queries — through the state store's bulk scan, into nothing; then
    ``Catalog.export(merge=False)``. ``state.sqlite`` is read once before each of the two, so both
    start from the page cache (the first read, from disk, is shown on its own row).
+   With ``--listed``, the mirror scope leaves the catalog-only repos out, and then the
+   ``catalog`` scope (``Catalog.export(scope="catalog")``: every repo in one ``catalog.parquet``,
+   every edge) is timed too, warm as well.
 3. **DuckDB** over the export: an aggregate by type and pipeline tag, and the 10 largest models
    per pipeline tag.
 
@@ -30,6 +36,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -58,7 +65,7 @@ def _readmes(rng: random.Random) -> list[str]:
     return [t * max(1, 1500 // max(1, len(t))) for t in texts]  # 1.5 KB at least, as real READMEs are
 
 
-def generate(db: Path, n: int, seed: int) -> dict[str, object]:
+def generate(db: Path, n: int, seed: int, listed: int = 0) -> dict[str, object]:
     from hf_ipfs_scraper.state import StateStore
 
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -100,11 +107,28 @@ def generate(db: Path, n: int, seed: int) -> dict[str, object]:
             con.executemany("INSERT INTO files (type, entity_id, path, size, oid, sha256, cid, tsize, recorded_at)"
                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", files)
             con.executemany("INSERT OR IGNORE INTO edges (src, dst, relation, evidence) VALUES (?, ?, ?, ?)", edges)
+        for start in range(0, listed, 50_000):  # catalog-only: what a walk records of a repo, nothing more
+            rows, edges = [], []
+            for i in range(start, min(listed, start + 50_000)):
+                kind = "model" if i % 20 < 16 else "dataset" if i % 20 < 19 else "space"
+                rid = f"walked{i % 5000:04d}/{kind}-{i:07d}"
+                tags = json.dumps([f"license:{rng.choice(['mit', 'apache-2.0'])}", f"t{i % 97}"])
+                rows.append((kind, rid, f"{i:040x}", now, now, now, rng.randint(1_000, 5_000_000_000), tags,
+                             rng.randint(0, 999), rng.randint(0, 10**6), rng.choice(PIPELINES) if kind == "model" else None,
+                             json.dumps({"license": "mit"}), json.dumps({"id": rid})))
+                if kind == "model" and i % 10 < 6:
+                    edges.append((f"model:{rid}", f"model:org{(i // 7) % 5000:04d}/model-{(i // 7) % max(1, n):07d}",
+                                  "finetune", "bench"))
+            con.executemany(
+                "INSERT INTO entities (type, id, status, head_sha, first_seen, updated_at, listed_at, size_bytes, tags,"
+                " likes, downloads, pipeline_tag, card_data, metadata) VALUES (?, ?, 'listed', ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?)", rows)
+            con.executemany("INSERT OR IGNORE INTO edges (src, dst, relation, evidence) VALUES (?, ?, ?, ?)", edges)
     con.close()
-    return {"entities": n, "seconds": time.perf_counter() - started, "db_bytes": db.stat().st_size}
+    return {"entities": n, "listed": listed, "seconds": time.perf_counter() - started, "db_bytes": db.stat().st_size}
 
 
-def measure(out: Path) -> dict[str, object]:
+def measure(out: Path, listed: bool = False) -> dict[str, object]:
     from hf_ipfs_scraper import Catalog
     from hf_ipfs_scraper.export import _ENTITY_QUERY, _README_QUERY
 
@@ -126,8 +150,16 @@ def measure(out: Path) -> dict[str, object]:
         result = catalog.export(out / "export", merge=False)
         seconds = time.perf_counter() - started
         cpu = _cpu() - cpu0
+        whole: dict[str, object] = {}
+        if listed:
+            _warm(out / "state.sqlite")
+            started = time.perf_counter()
+            whole_result = catalog.export(out / "catalog_export", scope="catalog")
+            whole = {"seconds": time.perf_counter() - started, "rows": whole_result.rows,
+                     "bytes": sum(p.stat().st_size for p in (out / "catalog_export").iterdir())}
     export_bytes = sum(p.stat().st_size for p in (out / "export").iterdir())
     return {"warm_s": warm_s, "scan_s": scan, "export_s": seconds, "export_cpu_s": cpu, "rows": result.rows, "export_bytes": export_bytes,
+            "catalog_scope": whole,
             "rss_before_mb": rss_before / 1024, "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rss_side_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
@@ -176,25 +208,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entities", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--listed", type=int, default=0, help="catalog-only repos besides (both scopes are timed)")
     parser.add_argument("--db", default=None, help="archive directory to make or reuse")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", choices=("generate", "export", "duckdb"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     out = Path(args.db or tempfile.mkdtemp(prefix="hfipfs-bench-export-"))
     if args.child == "generate":
-        print(json.dumps(generate(out / "state.sqlite", args.entities, args.seed)))
+        print(json.dumps(generate(out / "state.sqlite", args.entities, args.seed, args.listed)))
         return
     if args.child == "export":
-        print(json.dumps(measure(out)))
+        print(json.dumps(measure(out, args.listed > 0)))
         return
     if args.child == "duckdb":
         print(json.dumps(duck(out)))
         return
+    try:
+        _run(args, out)
+    finally:
+        if not args.db:  # a temporary archive (gigabytes at a million entities)
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, out: Path) -> None:
     began = time.perf_counter()
     gen = None
     if not (out / "state.sqlite").exists():
-        gen = _child("generate", out, "--entities", str(args.entities), "--seed", str(args.seed))
-    exp = _child("export", out)
+        gen = _child("generate", out, "--entities", str(args.entities), "--seed", str(args.seed),
+                     "--listed", str(args.listed))
+    exp = _child("export", out, "--listed", str(args.listed))
     q = _child("duckdb", out)
     rows = exp["rows"]["all_entities.parquet"]
     report = {"argv": sys.argv[1:], "generate": gen, "export": exp, "duckdb": q, "wall_s": time.perf_counter() - began}
@@ -205,7 +247,8 @@ def main() -> None:
     if gen:
         print(f"archive: {gen['entities']:,} entities generated in {gen['seconds']:.1f} s; state.sqlite "
               f"{int(gen['db_bytes']) / 1e6:.0f} MB")
-    print(f"export: {rows:,} entities; {int(exp['export_bytes']) / 1e6:.0f} MB of Parquet (zstd)\n")
+    print(f"export: {rows:,} entities; {int(exp['export_bytes']) / 1e6:.0f} MB of Parquet (zstd)"
+          + (f" (the mirror scope: the {args.listed:,} catalog-only repos left out)" if args.listed else "") + "\n")
     ok = lambda good: "PASS" if good else "MISS"  # noqa: E731
     print("| measure | value | × scan | target | result |\n|---|---:|---:|---|---|")
     print(f"| read state.sqlite once, to warm the page cache (before each phase) | {exp['warm_s']:.1f} s | | | |")
@@ -217,6 +260,10 @@ def main() -> None:
     rss = exp["rss_peak_mb"] + exp["rss_side_mb"]
     print(f"| peak RSS: the export's process (before: {exp['rss_before_mb']:.0f} MB) + its child processes "
           f"({exp['rss_peak_mb']:.0f} + {exp['rss_side_mb']:.0f} MB) | {rss:.0f} MB | | ≤ 1.5 GB | {ok(rss <= 1536)} |")
+    whole = exp.get("catalog_scope") or {}
+    if whole:
+        print(f"| export --scope catalog ({whole['rows']['catalog.parquet']:,} repos, {args.listed:,} of them "
+              f"catalog-only; {int(whole['bytes']) / 1e6:.0f} MB) | {whole['seconds']:.1f} s | | | |")
     for name, seconds in q.items():
         print(f"| DuckDB: {name} | {seconds * 1000:.0f} ms | | | |")
     print(f"\nwall time of the whole script: {report['wall_s']:.1f} s")
