@@ -26,6 +26,8 @@ Policies, per bucket:
   registered) within ``idle_timeout`` seconds. So a share is kept for an idle scraper for at most
   ``idle_timeout`` seconds; after that the busy ones may spend it (and it is owed again as soon as
   the idle one comes back). Requests made outside any scraper (no handle bound) skip the share rule.
+  A scraper may have parts (``register(name, within=owner)``): they spend the owner's one share
+  between them, as the catalog's walks of the three types do, and count their own requests too.
 
 Nothing here sleeps while holding the lock: a waiting thread computes how long, releases the lock,
 sleeps (the injected ``sleep``, at most 5 s at a time so it sees new information), and re-checks.
