@@ -1,5 +1,6 @@
 """Shared by the benchmarks: running a step in a child process of its own (so its timings and peak
-RSS are its own), and writing the numbers a run measured as JSON."""
+RSS are its own), timing the bare reads that are their baselines, and writing the numbers a run
+measured as JSON."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,15 @@ def write_numbers(numbers: dict[str, Any], target: str) -> None:
     else:
         with open(target, "w") as sink:
             json.dump(numbers, sink, indent=1)
+
+
+def timed_scans(state: Any, *queries: str) -> list[float]:
+    """Seconds to read each query's rows through ``state.scan`` (a ``StateStore``) into nothing:
+    the bare-SQLite baseline the provenance build is measured against."""
+    seconds = []
+    for query in queries:
+        started = time.perf_counter()
+        for _ in state.scan(query):
+            pass
+        seconds.append(time.perf_counter() - started)
+    return seconds

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _child import run_child, write_numbers  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _child import run_child, timed_scans, write_numbers  # noqa: E402 - bench/ is the script's folder, first on sys.path
 
 CORPUS_FORMAT = 1
 CHILD_TIMEOUT_S = 3600
@@ -339,13 +339,7 @@ def child_measure(db: Path, corpus_json: Path, queries: int, seed: int) -> dict[
                 while fh.read(1 << 20):
                     pass
     state = StateStore(db, readonly=True)
-    t0 = time.perf_counter()
-    for _ in state.scan(ENTITY_SCAN):
-        pass
-    t1 = time.perf_counter()
-    for _ in state.scan(EDGE_SCAN):
-        pass
-    t2 = time.perf_counter()
+    entities_s, edges_s = timed_scans(state, ENTITY_SCAN, EDGE_SCAN)
     before = _memory_kib()
     tracker = ProvenanceTracker(state)
     clock = _GcClock()
@@ -378,7 +372,7 @@ def child_measure(db: Path, corpus_json: Path, queries: int, seed: int) -> dict[
     gc_queries = clock.since(mark)
     state.close()
     return {
-        "scan_entities_s": t1 - t0, "scan_edges_s": t2 - t1, "scan_s": t2 - t0, "build_s": t4 - t3,
+        "scan_entities_s": entities_s, "scan_edges_s": edges_s, "scan_s": entities_s + edges_s, "build_s": t4 - t3,
         "memory_before": before, "memory_after": after, "memory_end": _memory_kib(),
         "gc_build": gc_build, "gc_queries": gc_queries, "gc_tracked_objects": len(gc.get_objects()),
         "graph_nodes": graph.number_of_nodes(), "graph_edges": graph.number_of_edges(),
