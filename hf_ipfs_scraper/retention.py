@@ -3,8 +3,9 @@
 The policy keeps the newest ``keep_runs`` trending runs of each type, and/or the runs of the last
 ``keep_days`` days (both given: what either keeps). A mirrored repo on none of the kept runs' lists
 is let go — its root unpinned, its entity back to ``pending``, or ``listed`` if a catalog walk
-listed it (metadata kept; mirrored again if it trends again) — unless a kept snapshot links it. Kept snapshots are those that follow a kept run
-or fall within ``keep_days``, and always the newest; the others are unpinned and forgotten.
+listed it (metadata kept; mirrored again if it trends again) — unless a kept snapshot links it.
+Kept snapshots are those that follow a kept run or fall within ``keep_days``, and always the
+newest; the others are unpinned and forgotten.
 
 ``max_store_size`` is a budget on top, oldest out: while the store would stay over it, the oldest
 kept run is let go too (and the snapshots that follow only it), then the next, never the newest

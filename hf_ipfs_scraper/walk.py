@@ -15,8 +15,9 @@ A full walk reads ahead: the next page is fetched (in a thread of its own, as th
 while the current one is written, so a page costs the longer of the Hub's answer and the client's
 work instead of their sum; at most one page is ahead, so a kill costs at most the page being
 written and the one being fetched. ``Mirror.catalog`` walks the types at once, all in one share
-of the limiter (a part each): the models' listing, two thirds of the Hub, sets the time. A refresh does not read
-ahead (it is a few pages, and the page it stops at would make the read-ahead one wasted).
+of the limiter (a part each): the models' listing, two thirds of the Hub, sets the time. A
+refresh does not read ahead (it is a few pages, and the page it stops at would make the
+read-ahead one wasted).
 
 Repos known only from a walk are ``listed``: metadata, no content. A trending listing that names
 one makes it a mirror candidate like any other. Walks share the process's rate limiter as one
@@ -38,7 +39,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -177,8 +178,7 @@ class _Indexer:
         """The walk is over: what is still queued goes in (or, not batched, every entity listed
         since ``since``, the walk's start). Returns how many documents the walk upserted."""
         if self._thread is None:
-            entities = self.state.iter_entities(self.repo_type, listed_since=since)
-            return self.search.upsert(SearchDoc.documents(entities, self.readme))
+            return self._upsert(self.state.iter_entities(self.repo_type, listed_since=since))
         self._queue.put(None)
         self._thread.join()
         if self._failure is not None:
@@ -211,7 +211,9 @@ class _Indexer:
 
     def _index(self, ids: list[str]) -> int:
         """One batch: the documents of ``ids`` as the state store has them now, one commit."""
-        entities = self.state.get_many(self.repo_type, ids).values()
+        return self._upsert(self.state.get_many(self.repo_type, ids).values())
+
+    def _upsert(self, entities: Iterable[EntityState]) -> int:
         return self.search.upsert(SearchDoc.documents(entities, self.readme))
 
     def gone(self, ids: list[str]) -> None:

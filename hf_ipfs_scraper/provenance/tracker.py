@@ -10,7 +10,8 @@ mirror of it, and nothing otherwise; edges carry ``relation``.
 
 At Hub scale (three million nodes, as many edges) a dict per edge and per node is most of the
 graph's memory, so the graph shares them: every edge of one relation has the same attribute dict,
-every node without a mirror the same empty one (``_EDGE_DATA``, ``_NOT_MIRRORED``). The graph is
+every node without a mirror the same empty one, every mirrored node the same ``{"mirrored": True}``
+(``_EDGE_DATA``, ``_NOT_MIRRORED``, ``_MIRRORED``). The graph is
 therefore read-only to everyone but the tracker: change nothing in its attribute dicts.
 """
 
