@@ -86,6 +86,7 @@ FILE`` writes them to FILE. Timings on this VM move by +-20 % between runs.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import os
@@ -113,7 +114,6 @@ TYPES = ("model", "dataset", "space")
 CHILD_TIMEOUT_S = 4 * 3600
 PAGE = 1000  # the Hub's largest listing page, what the walk asks for
 MIX = {"model": 0.75, "dataset": 0.15, "space": 0.10}
-INDEX_BATCH_PAGES = 20  # walk._BATCH / 1000: the indexing thread commits every 20 pages
 UNLIMITED = 1_000_000_000  # the walker's api quota: the emulator has none, step 3 applies the Hub's
 TARGET_REQUESTS_X = 1.01
 TARGET_REFRESH_PER_1000 = 5.0
@@ -443,10 +443,13 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
     writer), each job whole in turn (the indexing thread's batch of twenty pages too): a
     conservative model, since SQLite's own work does not hold the GIL and the GIL slices a long
     job finely (a run of step 1b at 30 pages: measured 18.6 s, predicted 18.7 s as it is, 16.6 s
-    with the batches queued a page at a time). The limiter is asked without blocking (its ``_delay``/``_grant`` at the event's virtual time) so that one
-    stream's wait does not stop the clock of the others."""
+    with the batches queued a page at a time). The limiter is asked without blocking (its
+    ``_delay``/``_grant`` at the event's virtual time) so that one stream's wait does not stop
+    the clock of the others."""
     from hf_ipfs_scraper.ratelimit import RateLimiter
+    from hf_ipfs_scraper.walk import _BATCH
 
+    batch_pages = max(1, _BATCH // PAGE)  # the indexing thread commits this many pages at a time
     now = [0.0]
     kwargs: dict[str, Any] = {} if burst is None else {"burst": burst}
     if quota is not None:
@@ -465,8 +468,6 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
             now[0] += st.pages * st.index_s  # the walk as it was indexed all of it at its end
             limiter.unregister(handle)
         return now[0]
-    import heapq
-
     share = limiter.register("catalog")  # Mirror.catalog's one scraper, the types its parts
     handles = [limiter.register(f"catalog:{i}", within=share) for i in range(len(streams))]
     left = [st.pages for st in streams]
@@ -511,8 +512,8 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
             cpu_free = max(now[0], cpu_free) + st.handle_s
             writer_free[i] = ended[i] = cpu_free
             done = st.pages - left[i]
-            if done % INDEX_BATCH_PAGES == 0 or left[i] == 0:  # the indexing thread's commit: CPU, not the writer
-                cpu_free += (done - (done - 1) // INDEX_BATCH_PAGES * INDEX_BATCH_PAGES) * st.index_s
+            if done % batch_pages == 0 or left[i] == 0:  # the indexing thread's commit: CPU, not the writer's
+                cpu_free += ((done - 1) % batch_pages + 1) * st.index_s  # the pages since the last one
                 ended[i] = cpu_free
             if left[i] == 0:
                 limiter.unregister(handles[i])
