@@ -235,7 +235,9 @@ class Mirror:
         for repo_type in kinds:
             self.scraper(repo_type)  # an unknown type fails before any request
         stop = threading.Event()
-        with self.limiter.register("catalog") as share:  # one scraper to the others, the types its parts
+        # One scraper to the others, the types its parts; unpaced: a walk's end is what counts, so
+        # it spends each window's budget as it can (a mirror beside it keeps its fair share).
+        with self.limiter.register("catalog", paced=False) as share:
 
             def walk(repo_type: str) -> WalkSummary:
                 return walk_hub(repo_type, state=self.state, client=self.client, limiter=self.limiter,

@@ -14,7 +14,11 @@ Policies, per bucket:
 * **Pacing.** A token bucket refilled at ``(remaining + 1) / seconds_left_in_window``, holding at most
   ``burst`` x quota tokens (20 % by default): a burst is allowed, then the rest of the quota is spread
   over the window instead of being spent at once and stalling for minutes. The rate rises by itself
-  when time runs out with budget left. ``burst=1.0`` turns pacing off.
+  when time runs out with budget left. ``burst=1.0`` turns pacing off. A scraper registered with
+  ``paced=False`` (a bulk job whose end is what counts, the catalog's walk) skips the bucket and
+  spends its budget as fast as it can ask, then waits for the reset: the Hub's windows are fixed, so
+  over n windows that ends up to a window sooner than spreading each one (its grants take no tokens,
+  so paced scrapers beside it keep their pace).
 * **Concurrency (AIMD).** At most ``limit`` requests in flight; ``limit`` starts at half of
   ``max_concurrency``, grows by 1 after 10 answers in a row without a 429, and halves (at least 1)
   on a 429 — once per congestion episode: 429s of requests sent before the last cut do not cut again.
@@ -83,10 +87,12 @@ class LimiterStats:
 class ScraperHandle:
     """A registered scraper; requests count against its fair share while it is bound to the thread."""
 
-    def __init__(self, limiter: RateLimiter, name: str, now: float, share: ScraperHandle | None = None) -> None:
+    def __init__(self, limiter: RateLimiter, name: str, now: float, share: ScraperHandle | None = None,
+                 *, paced: bool = True) -> None:
         self.name = name
         self._limiter = limiter
         self._share = self if share is None else share  # whose fair share this one spends
+        self.paced: bool = paced if share is None else share.paced  # a part paces as its owner does
         if share is None:
             self._used = dict.fromkeys(BUCKETS, 0)  # granted in the bucket's current window
             self._last_active = dict.fromkeys(BUCKETS, now)
@@ -241,16 +247,16 @@ class RateLimiter:
         return "pages"
 
     # -- scrapers ----------------------------------------------------------------------------
-    def register(self, name: str, *, within: ScraperHandle | None = None) -> ScraperHandle:
+    def register(self, name: str, *, within: ScraperHandle | None = None, paced: bool = True) -> ScraperHandle:
         """A scraper joins the fair split; bind the handle in each thread that works for it.
 
         ``within``: a part of that scraper instead, spending its share (the catalog's walks, a
         type each, are one scraper to the others); a part counts its own requests, and they count
-        in ``within``'s too."""
+        in ``within``'s too, and it paces as ``within`` does. ``paced=False``: see "Pacing"."""
         with self._cond:
             if within is not None:
                 return ScraperHandle(self, name, self._clock(), share=within._share)
-            handle = ScraperHandle(self, name, self._clock())
+            handle = ScraperHandle(self, name, self._clock(), paced=paced)
             self._scrapers.append(handle)
             self._cond.notify_all()
             return handle
@@ -390,6 +396,8 @@ class RateLimiter:
         share_wait = self._share_wait(bucket, state, scraper, now)
         if share_wait > 0:
             return share_wait
+        if scraper is not None and not scraper.paced:
+            return 0.0
         rate = self._refill(state, now)
         if state.tokens < 1:
             return min((1 - state.tokens) / rate, state.reset_at - now)
@@ -441,7 +449,8 @@ class RateLimiter:
 
     def _grant(self, bucket: str, state: _Bucket, scraper: ScraperHandle | None, now: float) -> Permit:
         state.remaining -= 1
-        state.tokens -= 1
+        if scraper is None or scraper.paced:
+            state.tokens -= 1
         state.in_flight += 1
         state.requests += 1
         state.seq += 1

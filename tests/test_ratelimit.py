@@ -422,6 +422,33 @@ def test_pacing_spreads_the_quota_over_the_window() -> None:
     assert ft.clock() - start >= 300
 
 
+def test_an_unpaced_scraper_spends_its_window_at_once_and_leaves_the_pace_of_others() -> None:
+    """A bulk job (the catalog's walk) asks as fast as it can until the window's budget is spent,
+    then waits for the reset: 250 requests over two windows end at the second window's start, not
+    near its end. Its grants take no tokens, so a paced scraper beside it keeps its burst."""
+    ft = FakeTime()
+    lim = RateLimiter(quotas={"api": 100}, burst=0.1, clock=ft.clock, sleep=ft.sleep)
+    start = ft.clock()
+    bulk = lim.register("catalog", paced=False)
+    part = lim.register("catalog:models", within=bulk)
+    assert part.paced is False  # a part paces as its owner does
+    with part.bind():
+        take(lim, "api", 60)
+    assert ft.clock() == start  # no pacing: 60 at once, past the burst of 10
+    paced = lim.register("mirror")
+    with paced.bind():
+        take(lim, "api", 10)  # the burst is still whole
+    assert ft.clock() == start
+    lim.unregister(paced)
+    with part.bind():
+        take(lim, "api", 30 + 100)  # the window's last 30, then all of the next window's at its start
+    assert ft.clock() - start == pytest.approx(300, abs=1e-6)
+    assert part.requests["api"] == bulk.requests["api"] == 190
+    with part.bind():
+        take(lim, "api", 1)  # the budget is spent again: the third window
+    assert ft.clock() - start == pytest.approx(600, abs=1e-6)
+
+
 # -- fair share --------------------------------------------------------------------------------
 def test_fair_split_between_three_busy_scrapers() -> None:
     ft = FakeTime(frozen=True)
