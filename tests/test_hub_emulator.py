@@ -194,8 +194,10 @@ def test_list_filters_and_sorts(hub) -> None:  # noqa: F811
 
         got = [m.id for m in api.list_models(sort=sort)]  # type: ignore[arg-type]
         assert got == [r.id for r in sorted(corpus, key=newest_first)], sort
-    ascending = _raw(hub, "GET", "/api/models", params={"sort": "likes", "direction": "1", "expand": "likes"}).json()
-    assert [i["likes"] for i in ascending] == sorted(r.likes for r in corpus)
+    ignored = _raw(hub, "GET", "/api/models", params={"sort": "likes", "direction": "1", "expand": "likes"}).json()
+    assert [i["likes"] for i in ignored] == sorted((r.likes for r in corpus), reverse=True)  # never ascending
+    oldest = _raw(hub, "GET", "/api/models", params={"sort": "createdAt", "direction": "1", "expand": "createdAt"})
+    assert [r.id for r in sorted(corpus, key=lambda r: (r.created_at, r.id))] == [i["id"] for i in oldest.json()]
     assert {d.id for d in api.list_datasets()} == {r.id for r in build_corpus(**DEFAULT_CORPUS) if r.type == "dataset"}
     spaces = list(api.list_spaces(expand=["sdk", "likes"]))
     assert spaces and all(s.sdk for s in spaces)

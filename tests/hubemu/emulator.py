@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from .cdn import CdnApp
 from .generated import GeneratedHub
 from .hub import HubApp
+from .listing import ASCENDING_SORTS
 from .quota import RateLimiter
 from .repo import DEFAULT_GITATTRIBUTES, Gated, Repo, RepoFile, is_lfs_path
 from .state import HubState
@@ -65,6 +66,7 @@ class HubEmulator:
         self.page_size = page_size
         self.tree_page_size = tree_page_size
         self.generated = generated
+        self.ascending_sorts = ASCENDING_SORTS  # a test may make it a Hub that ignores direction=1
         self.state = HubState(tokens, generated)
         self.limiter = RateLimiter(quotas, window, clock)
         self._lock = threading.Lock()

@@ -165,7 +165,8 @@ class HubApp:
         assert route.repo_type is not None
         try:
             query = ListQuery.parse(
-                request.query, page_size=self.emu.page_size, valid_expand=payloads.LIST_EXPAND[route.repo_type]
+                request.query, page_size=self.emu.page_size, valid_expand=payloads.LIST_EXPAND[route.repo_type],
+                ascending=self.emu.ascending_sorts,
             )
         except BadQuery as exc:
             return error_response(400, "BadRequest", str(exc))

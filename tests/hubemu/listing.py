@@ -29,6 +29,10 @@ SORT_KEYS = {
     "id": "id",
 }
 MAX_PAGE = 1000
+# The sort keys the Hub lists oldest/smallest first when asked (``direction=1``); for the others it
+# ignores the direction and lists descending ("does not allow ascending sort for downloads, likes,
+# trending_score and last_modified", huggingface_hub#3630, which removed ``direction`` from the client).
+ASCENDING_SORTS = frozenset({"created_at", "id"})
 
 
 class BadQuery(ValueError):
@@ -56,7 +60,11 @@ class ListQuery:
     config: bool
 
     @classmethod
-    def parse(cls, params: dict[str, list[str]], *, page_size: int, valid_expand: Sequence[str]) -> ListQuery:
+    def parse(
+        cls, params: dict[str, list[str]], *, page_size: int, valid_expand: Sequence[str],
+        ascending: frozenset[str] = ASCENDING_SORTS,
+    ) -> ListQuery:
+        """``ascending``: the sort keys whose ``direction=1`` is honoured (``ASCENDING_SORTS``)."""
         def one(name: str) -> str | None:
             values = params.get(name)
             return values[-1] if values else None
@@ -89,7 +97,7 @@ class ListQuery:
             pipeline_tag=one("pipeline_tag"),
             gated=None if gated is None else _truthy(gated),
             sort=SORT_KEYS[sort],
-            descending=direction != "1",
+            descending=direction != "1" or SORT_KEYS[sort] not in ascending,
             limit=min(limit, page_size, MAX_PAGE),
             cursor=decode_cursor(one("cursor")),
             expand=expand,
