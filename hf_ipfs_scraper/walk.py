@@ -11,13 +11,16 @@ at the first page whose entries are all as recorded: a day's changes cost a few 
 walk also finds what vanished: each repo it did not list is marked ``gone`` (never deleted), and
 asked for once, since the Hub redirects a renamed repo's old id to its new one (``renamed_to``).
 
-A full walk reads ahead: the next page is fetched (in a thread of its own, as the same scraper)
-while the current one is written, so a page costs the longer of the Hub's answer and the client's
-work instead of their sum; at most one page is ahead, so a kill costs at most the page being
-written and the one being fetched. ``Mirror.catalog`` walks the types at once, all in one share
-of the limiter (a part each): the models' listing, two thirds of the Hub, sets the time. A
-refresh does not read ahead (it is a few pages, and the page it stops at would make the
-read-ahead one wasted).
+A full walk lists by creation date, which never changes (the default order, trending, moves under
+the cursor), and a long listing from both ends (``_both_ends``): a cursor chain is one request at
+a time, and the models' two thousand pages would otherwise set the walk's time whatever the
+quota. Each lane reads ahead: its next page is fetched (in a thread of its own, as the same
+scraper) while the current one is written, so a page costs the longer of the Hub's answer and the
+client's work instead of their sum; at most one page is ahead, so a kill costs at most a lane's
+page being written and the one being fetched. ``Mirror.catalog`` walks the types at once, all in
+one unpaced share of the limiter (a part each; the Hub's windows are fixed, so a window's budget
+is best spent as it opens). A refresh does not read ahead (it is a few pages, and the page it
+stops at would make the read-ahead one wasted).
 
 Repos known only from a walk are ``listed``: metadata, no content. A trending listing that names
 one makes it a mirror candidate like any other. Walks share the process's rate limiter as one
@@ -35,6 +38,7 @@ resumes it, at its end.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import logging
 import queue
 import threading
@@ -115,9 +119,9 @@ def walk_hub(
         if unfinished is not None:
             state.finish_walk(unfinished.id, "interrupted", "superseded by a full walk")
         kind = "full" if full or state.last_walk(repo_type, "full") is None else "refresh"
-        walk, resumed = state.start_walk(repo_type, kind), False
+        walk, resumed = state.start_walk(repo_type, kind, ordered=kind == "full"), False
     summary = WalkSummary(repo_type, walk.kind, walk.id, resumed=resumed)
-    handle = limiter.register(f"catalog:{repo_type}s", within=share)
+    handle = limiter.register(f"catalog:{repo_type}s", within=share, paced=False)
     index = _Indexer(walk.type, state, search, readme, batched=not resumed) if search is not None else None
     status, listed = "failed", False  # listed: index what was listed (not after Ctrl-C or a bug)
     try:
@@ -231,24 +235,200 @@ def _walk_pages(
     walk: WalkRow, scraper: type[RepoScraper], state: StateStore, client: HubClient, provenance: ProvenanceTracker,
     summary: WalkSummary, page_size: int, stop: threading.Event | None, index: _Indexer | None,
 ) -> None:
-    refresh = walk.kind == "refresh"
-    pages = client.listing_pages(
-        walk.type, expand=scraper.expand, record=scraper.record, page_size=page_size,
-        sort="lastModified" if refresh else None, descending=refresh, resume_url=walk.next_url,
-    )
-    for page in (pages if refresh else _read_ahead(pages)):
+    writer = _PageWriter(walk, state, provenance, summary, index)
+
+    def listing(*, sort: str | None, descending: bool, resume_url: str | None) -> Iterator[ListingPage]:
+        return client.listing_pages(walk.type, expand=scraper.expand, record=scraper.record, page_size=page_size,
+                                    sort=sort, descending=descending, resume_url=resume_url)
+
+    if walk.kind == "refresh":  # no read-ahead: a few pages, and the one it stops at would be wasted
+        for page in listing(sort="lastModified", descending=True, resume_url=walk.next_url):
+            if stop is not None and stop.is_set():
+                raise _Stopped
+            if not writer.write(page):
+                break  # newest first: every page after this one is unchanged too
+        return
+    if walk.covered or (walk.pages and walk.next_url is None and not walk.ordered):
+        return  # killed after its last page: only the walk's end is left
+    if not walk.ordered:  # begun before walks had lanes, or the Hub ignores the order: one chain
+        for page in _read_ahead(listing(sort="createdAt", descending=False, resume_url=walk.next_url)):
+            if stop is not None and stop.is_set():
+                raise _Stopped
+            writer.write(page)
+        return
+    _both_ends(walk, writer, stop, lambda back, url: listing(sort="createdAt", descending=back, resume_url=url))
+
+
+class _PageWriter:
+    """A page into the provenance graph, the state store (with its lane's progress) and the search
+    queue, and into the walk's summary; two lanes write through one writer."""
+
+    def __init__(self, walk: WalkRow, state: StateStore, provenance: ProvenanceTracker, summary: WalkSummary,
+                 index: _Indexer | None) -> None:
+        self.walk, self.state, self.provenance, self.summary, self.index = walk, state, provenance, summary, index
+        self._lock = threading.Lock()
+
+    def write(self, page: ListingPage, *, back: bool = False, key: str | None = None, covered: bool = False) -> int:
+        """Returns how many of the page's repos were new or changed."""
+        entries = [(r.id, r.sha, r.metadata()) for r in page.records]
+        self.provenance.record_many(page.records)  # first: a kill before the cursor moves only redoes them
+        changed = self.state.walk_page(self.walk, entries, page.next_url, back=back, key=key, covered=covered)
+        if self.index is not None:
+            self.index.page([e[0] for e in entries])
+        with self._lock:
+            self.summary.pages += 1
+            self.summary.listed += len(entries)
+            self.summary.changed += changed
+        return changed
+
+
+_BACK_LANE_AFTER = 400  # pages from the oldest end before the newest end is walked too
+
+
+class _Lanes:
+    """Where the two lanes of an ordered full walk stand. The front lane lists by creation date
+    from the oldest repo, the back lane from the newest; each one's frontier is the creation date
+    its written pages reached. A page that passes the other lane's frontier (strictly: a date
+    both hold may have repos neither listed yet) closes the gap, so the walk is ``covered``. The
+    back lane opens only once the front one has walked ``_BACK_LANE_AFTER`` pages: where the
+    lanes meet costs a page or two of overlap and each lane's read-ahead, at most 4 pages, which
+    is within 1 % of a listing that long, and a shorter listing is not the one setting the time.
+
+    A creation date never changes, so the order holds while the walk goes on (a default-ordered
+    listing is by trending score, which moves under the cursor). A repo created meanwhile lands
+    behind the back lane's start and is the next refresh's. The Hub has dropped ascending order
+    for other sort keys (huggingface_hub#3630), so each page is checked before it is written: a
+    front page not in ascending order makes the walk one lane to the listing's end (``alone``),
+    a back page not in descending order (or starting behind the front) ends the back lane."""
+
+    def __init__(self, walk: WalkRow) -> None:
+        self._lock = threading.Lock()
+        self._front, self._back = _instant(walk.front_key), _instant(walk.back_key)
+        self.covered = walk.covered
+        self.alone = False  # the listing is not in the order asked for: the front lane to its end
+        self.halt = threading.Event()  # the other lane failed: end after the page in hand
+
+    def in_order(self, back: bool, dates: list[dt.datetime]) -> bool:
+        """Whether a page's creation dates (in listing order) run this lane's way from where it
+        stands; the back lane's first page must start at or after the front's frontier."""
+        if any((later > earlier) if back else (later < earlier) for earlier, later in zip(dates, dates[1:])):
+            return False
+        with self._lock:
+            mine, other = (self._back, self._front) if back else (self._front, self._back)
+        if not dates or (mine is None and not back):
+            return True
+        if mine is None:
+            return other is None or dates[0] >= other
+        return dates[0] <= mine if back else dates[0] >= mine
+
+    def passes(self, back: bool, key: dt.datetime | None) -> bool:
+        """Whether a page of this lane reaching ``key`` passes the other lane's written frontier."""
+        with self._lock:
+            other = self._front if back else self._back
+        return key is not None and other is not None and (key < other if back else key > other)
+
+    def written(self, back: bool, key: dt.datetime | None, covered: bool) -> None:
+        """A page of this lane is in the state store: its frontier is the other lane's to pass."""
+        with self._lock:
+            if key is not None:
+                if back:
+                    self._back = key
+                else:
+                    self._front = key
+            self.covered = self.covered or covered
+
+
+def _both_ends(walk: WalkRow, writer: _PageWriter, stop: threading.Event | None,
+               listing: Callable[[bool, str | None], Iterator[ListingPage]]) -> None:
+    """An ordered full walk: the front lane in this thread, the back lane in one of its own (run
+    in this thread's context: the same scraper to the limiter). Either lane failing, or a Ctrl-C
+    here, ends the other after its page; the error is raised here, the walk resumable."""
+    lanes = _Lanes(walk)
+    failed: list[BaseException] = []
+    back: threading.Thread | None = None
+
+    def open_back() -> None:
+        nonlocal back
+        context = contextvars.copy_context()
+
+        def run() -> None:
+            try:
+                context.run(_lane, True, listing(True, walk.back_url), writer, lanes, stop, None)
+            except (_Stopped, _Halted):
+                pass  # the walk's stop, or the front lane's failure: the front raises it
+            except BaseException as exc:  # noqa: BLE001 - handed to the walk's thread, raised below
+                failed.append(exc)
+                lanes.halt.set()
+
+        back = threading.Thread(target=run, name="hf-ipfs-catalog-back-lane", daemon=True)
+        back.start()
+
+    opened = walk.back_url is not None or walk.back_key is not None
+    if opened:
+        open_back()
+    try:
+        _lane(False, listing(False, walk.next_url), writer, lanes, stop,
+              None if opened else (walk.pages, open_back))
+    except _Halted:
+        pass  # the back lane's error is raised below
+    except BaseException:
+        lanes.halt.set()
+        if back is not None:
+            back.join()
+        raise
+    if back is not None:
+        back.join()
+    if failed:
+        raise failed[0]
+
+
+def _lane(back: bool, pages: Iterator[ListingPage], writer: _PageWriter, lanes: _Lanes,
+          stop: threading.Event | None, opener: tuple[int, Callable[[], None]] | None) -> None:
+    """One lane's pages until the walk is covered. ``opener``: the front lane's pages so far and
+    what opens the back lane once there are ``_BACK_LANE_AFTER`` of them."""
+    walked = opener[0] if opener is not None else 0
+    for page in _read_ahead(pages):
         if stop is not None and stop.is_set():
             raise _Stopped
-        entries = [(r.id, r.sha, r.metadata()) for r in page.records]
-        provenance.record_many(page.records)  # first: a kill before the cursor moves only redoes them
-        changed = state.walk_page(walk, entries, page.next_url)
-        if index is not None:
-            index.page([e[0] for e in entries])
-        summary.pages += 1
-        summary.listed += len(entries)
-        summary.changed += changed
-        if refresh and not changed:
-            break  # newest first: every page after this one is unchanged too
+        if lanes.halt.is_set():
+            raise _Halted
+        if lanes.covered or (back and lanes.alone):
+            return  # the other lane passed this one's frontier: its page in flight is the overlap
+        dates = [_order(r.created_at) for r in page.records if r.created_at is not None]
+        if not lanes.in_order(back, dates):
+            if back:
+                logger.warning("the Hub's %ss newest first are not in creation order: walking from one end",
+                               writer.walk.type)
+                return
+            if not lanes.alone:
+                logger.warning("the Hub's %ss oldest first are not in creation order: walking from one end",
+                               writer.walk.type)
+                lanes.alone = True
+                writer.state.walk_in_one_lane(writer.walk.id)
+        key = None if not dates or lanes.alone else (min(dates) if back else max(dates))
+        covered = page.next_url is None or lanes.passes(back, key)
+        writer.write(page, back=back, key=None if key is None else key.isoformat(), covered=covered)
+        lanes.written(back, key, covered)
+        if covered:
+            return
+        walked += 1
+        if opener is not None and walked >= _BACK_LANE_AFTER and key is not None:
+            opener[1]()
+            opener = None
+
+
+def _order(date: str) -> dt.datetime:
+    """A creation date as an instant (the Hub's are UTC; a naive one is taken as UTC)."""
+    instant = dt.datetime.fromisoformat(date)
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=dt.timezone.utc)
+
+
+def _instant(date: str | None) -> dt.datetime | None:
+    return None if date is None else _order(date)
+
+
+class _Halted(Exception):
+    """The walk's other lane failed: this one ends between pages."""
 
 
 def _read_ahead(pages: Iterator[ListingPage]) -> Iterator[ListingPage]:

@@ -595,6 +595,19 @@ def test_an_older_schema_is_upgraded(path: Path, monkeypatch: pytest.MonkeyPatch
     assert sql(path, "SELECT name FROM _migrations WHERE version = ?", (extra.version,)) == [("entities.note",)]
 
 
+def test_a_walk_recorded_before_lanes_is_one_chain_after_the_upgrade(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as older:
+        older.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:4])
+        StateStore(path).close()
+    sql(path, "INSERT INTO walks (type, kind, status, started_at, next_url, pages, listed)"  # as schema 4 wrote it
+        " VALUES ('model', 'full', 'running', 0, 'https://hub/api/models?cursor=x', 1, 1000)")
+    with StateStore(path) as store:
+        assert store.schema_version == 5
+        resumed = store.unfinished_walk("model")
+    assert resumed is not None and (resumed.pages, resumed.next_url) == (1, "https://hub/api/models?cursor=x")
+    assert (resumed.ordered, resumed.covered, resumed.back_url, resumed.front_key) == (False, False, None, None)
+
+
 def test_a_failed_upgrade_changes_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     StateStore(path).close()
     current = schema.MIGRATIONS[-1].version

@@ -198,7 +198,10 @@ class SnapshotRow:
 @dataclass(frozen=True, slots=True)
 class WalkRow:
     """One walk of a whole listing (``hf-ipfs-scraper catalog``): ``full`` or ``refresh``, and how
-    far it got; ``next_url`` is the page a resumed walk asks next."""
+    far it got; ``next_url`` is the page a resumed walk asks next. An ``ordered`` full walk lists
+    by creation date from the oldest (``next_url``, its pages reached ``front_key``) and, once the
+    listing proved long, from the newest too (``back_url``, ``back_key``); ``covered``: the two
+    met, or one reached the end, so every page is written."""
 
     id: int
     type: str
@@ -211,6 +214,11 @@ class WalkRow:
     listed: int
     changed: int
     error: str | None
+    ordered: bool = False
+    front_key: str | None = None
+    back_url: str | None = None
+    back_key: str | None = None
+    covered: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,7 +256,8 @@ ENTITY_COLUMNS = (
 FILE_COLUMNS = "type, entity_id, path, size, oid, sha256, cid, tsize, recorded_at"
 TRENDING_COLUMNS = "rank, id, trending_score, likes, downloads, captured_at"
 SNAPSHOT_COLUMNS = "id, cid, created_at, runs, repos, tsize, published"
-WALK_COLUMNS = "id, type, kind, status, started_at, ended_at, next_url, pages, listed, changed, error"
+WALK_COLUMNS = ("id, type, kind, status, started_at, ended_at, next_url, pages, listed, changed, error,"
+                " ordered, front_key, back_url, back_key, covered")
 
 
 def run_from_row(row: tuple[Any, ...]) -> Run:

@@ -196,6 +196,20 @@ CREATE INDEX walks_by_type ON walks (type, id);
 """
 
 
+# A full walk lists by creation date (a key that never changes, so the cursor's order holds
+# while the walk goes on) from both ends at once: the ascending lane is ``next_url``, the
+# descending one ``back_url``; each lane's frontier (the creation date its pages reached) says
+# where they met, and ``covered`` that every page of the listing was written (the walk then only
+# has its end to do). Walks recorded before this are ``ordered = 0``: one chain, as they began.
+_V5 = """
+ALTER TABLE walks ADD COLUMN ordered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE walks ADD COLUMN front_key TEXT;
+ALTER TABLE walks ADD COLUMN back_url TEXT;
+ALTER TABLE walks ADD COLUMN back_key TEXT;
+ALTER TABLE walks ADD COLUMN covered INTEGER NOT NULL DEFAULT 0;
+"""
+
+
 def _allow_listed(db: sqlite3.Connection) -> None:
     """Widen the entity status CHECK by one value, ``listed``: SQLite's documented way for a change
     that leaves every stored row valid (editing the schema text, not rebuilding a table of
@@ -221,6 +235,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "entity metadata columns, readmes, provenance edges", _V2),
     Migration(3, "root tsize, snapshots", _V3),
     Migration(4, "listed entities, walks", _V4, _allow_listed),
+    Migration(5, "walks from both ends of the listing", _V5),
 )
 
 _MIGRATIONS_TABLE = """

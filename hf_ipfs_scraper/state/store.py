@@ -33,7 +33,7 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from ..errors import InvalidInputError, StoreError
 from . import owner
@@ -717,12 +717,14 @@ class StateStore:
         return None if row is None else (row[0], row[1], row[2])
 
     # -- the whole-Hub catalog (walk.py) --------------------------------------------------------
-    def start_walk(self, type: str, kind: str) -> WalkRow:
+    def start_walk(self, type: str, kind: str, *, ordered: bool = False) -> WalkRow:
+        """A new walk; ``ordered``: a full walk by creation date, from both ends (see WalkRow)."""
         _check(type, ENTITY_TYPES, "entity type")
         _check(kind, ("full", "refresh"), "walk kind")
         with self._transaction() as db:
-            walk_id = db.execute("INSERT INTO walks (type, kind, status, started_at) VALUES (?, ?, 'running', ?)",
-                                 (type, kind, time.time())).lastrowid
+            walk_id = db.execute(
+                "INSERT INTO walks (type, kind, status, started_at, ordered) VALUES (?, ?, 'running', ?, ?)",
+                (type, kind, time.time(), int(ordered))).lastrowid
             return self._walk(db, int(walk_id or 0))
 
     def unfinished_walk(self, type: str) -> WalkRow | None:
@@ -730,7 +732,7 @@ class StateStore:
         with self._connection() as db:
             row = db.execute(f"SELECT {WALK_COLUMNS} FROM walks WHERE type = ? ORDER BY id DESC LIMIT 1",
                              (type,)).fetchone()
-        walk = None if row is None else WalkRow(*row)
+        walk = None if row is None else _walk_row(row)
         return walk if walk is not None and walk.status in ("running", "interrupted") else None
 
     def last_walk(self, type: str, kind: str | None = None, status: str = "completed") -> WalkRow | None:
@@ -738,13 +740,16 @@ class StateStore:
         with self._connection() as db:
             row = db.execute(f"SELECT {WALK_COLUMNS} FROM walks WHERE type = ? AND status = ? {where}"
                              " ORDER BY id DESC LIMIT 1", (type, status, *args)).fetchone()
-        return None if row is None else WalkRow(*row)
+        return None if row is None else _walk_row(row)
 
     def walk_page(
-        self, walk: WalkRow, entries: Iterable[tuple[str, str | None, dict[str, Any]]], next_url: str | None
+        self, walk: WalkRow, entries: Iterable[tuple[str, str | None, dict[str, Any]]], next_url: str | None,
+        *, back: bool = False, key: str | None = None, covered: bool = False,
     ) -> int:
         """One listing page of ``(id, sha, metadata)``, with the walk's progress, in one transaction:
         a killed walk resumes at the page after the last one recorded, and never loses a page.
+        ``back``: the page is the descending lane's; ``key``: the frontier its lane reached (kept
+        if None); ``covered``: with this page every page of the listing is written.
 
         A repo new here is ``listed`` (metadata only); one already known keeps its status and its
         mirror state (its metadata is refreshed; ``head_sha`` only while it is just listed, so the
@@ -776,9 +781,11 @@ class StateStore:
                 [(walk.type, repo_id, sha, now, now, _json(_without_card(metadata)), *_meta_columns(metadata), now)
                  for repo_id, sha, metadata in entries],
             )
+            url, frontier = ("back_url", "back_key") if back else ("next_url", "front_key")
             db.execute(
-                "UPDATE walks SET next_url = ?, pages = pages + 1, listed = listed + ?, changed = changed + ?"
-                " WHERE id = ?", (next_url, len(entries), changed, walk.id),
+                f"UPDATE walks SET {url} = ?, {frontier} = coalesce(?, {frontier}), covered = max(covered, ?),"
+                " pages = pages + 1, listed = listed + ?, changed = changed + ? WHERE id = ?",
+                (next_url, key, int(covered), len(entries), changed, walk.id),
             )
         return changed
 
@@ -809,11 +816,17 @@ class StateStore:
         where, args = ("WHERE type = ?", (type,)) if type is not None else ("", ())
         with self._connection() as db:
             rows = db.execute(f"SELECT {WALK_COLUMNS} FROM walks {where} ORDER BY id DESC LIMIT ?", (*args, limit))
-            return [WalkRow(*row) for row in rows]
+            return [_walk_row(row) for row in rows]
+
+    def walk_in_one_lane(self, walk_id: int) -> None:
+        """The Hub's listing is not in the order the walk asked for: it goes on, and resumes, as
+        one chain of pages to the listing's end."""
+        with self._transaction() as db:
+            db.execute("UPDATE walks SET ordered = 0 WHERE id = ?", (walk_id,))
 
     @staticmethod
     def _walk(db: sqlite3.Connection, walk_id: int) -> WalkRow:
-        return WalkRow(*db.execute(f"SELECT {WALK_COLUMNS} FROM walks WHERE id = ?", (walk_id,)).fetchone())
+        return _walk_row(db.execute(f"SELECT {WALK_COLUMNS} FROM walks WHERE id = ?", (walk_id,)).fetchone())
 
     # -- snapshots -----------------------------------------------------------------------------
     def record_snapshot(
@@ -1093,3 +1106,10 @@ def _json(value: dict[str, Any] | None) -> str | None:
         return to_json(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"cannot store as JSON: {exc}") from exc
+
+
+def _walk_row(row: Sequence[Any]) -> WalkRow:
+    """A ``walks`` row (``WALK_COLUMNS``), its 0/1 flags as booleans."""
+    fields = list(row)
+    fields[11], fields[15] = bool(fields[11]), bool(fields[15])
+    return WalkRow(*fields)
