@@ -290,9 +290,9 @@ class _Lanes:
     from the oldest repo, the back lane from the newest; each one's frontier is the creation date
     its written pages reached. A page that passes the other lane's frontier (strictly: a date
     both hold may have repos neither listed yet) closes the gap, so the walk is ``covered``. The
-    back lane opens only once the front one has walked ``_BACK_LANE_AFTER`` pages: where the
-    lanes meet costs a page or two of overlap and each lane's read-ahead, at most 4 pages, which
-    is within 1 % of a listing that long, and a shorter listing is not the one setting the time.
+    back lane opens only once the front one has walked ``_BACK_LANE_AFTER`` pages: a shorter
+    listing is not the one setting the walk's time. Where the lanes meet, neither asks for a page
+    the other one's pages cover (``last``), but for a misjudged gap: at most one page.
 
     A creation date never changes, so the order holds while the walk goes on (a default-ordered
     listing is by trending score, which moves under the cursor). A repo created meanwhile lands
@@ -302,10 +302,13 @@ class _Lanes:
     a back page not in descending order (or starting behind the front) ends the back lane."""
 
     def __init__(self, walk: WalkRow) -> None:
-        self._lock = threading.Lock()
-        self._front, self._back = _instant(walk.front_key), _instant(walk.back_key)
+        self._cond = threading.Condition()
+        self._front, self._back = _instant(walk.front_key), _instant(walk.back_key)  # written
+        self._reached = {False: self._front, True: self._back}  # fetched, written or not
+        self._span: dict[bool, float] = {}  # seconds of creation dates in each lane's last page fetched
         self.covered = walk.covered
         self.alone = False  # the listing is not in the order asked for: the front lane to its end
+        self.back_ended = False
         self.halt = threading.Event()  # the other lane failed: end after the page in hand
 
     def in_order(self, back: bool, dates: list[dt.datetime]) -> bool:
@@ -313,7 +316,7 @@ class _Lanes:
         stands; the back lane's first page must start at or after the front's frontier."""
         if any((later > earlier) if back else (later < earlier) for earlier, later in zip(dates, dates[1:])):
             return False
-        with self._lock:
+        with self._cond:
             mine, other = (self._back, self._front) if back else (self._front, self._back)
         if not dates or (mine is None and not back):
             return True
@@ -321,21 +324,70 @@ class _Lanes:
             return other is None or dates[0] >= other
         return dates[0] <= mine if back else dates[0] >= mine
 
+    def last(self, back: bool, page: ListingPage) -> bool:
+        """A page this lane just fetched: whether the lane asks for no page after it. Where the
+        lanes meet, a page fetched that the other lane's pages cover is a wasted request (a whole
+        rate-limit window, when it is the one past the quota's edge), so: the back lane ends
+        once the gap left is under one and a half pages (``_MEETING_PAGES``, from the two lanes'
+        last pages' spans of dates), leaving it to the front lane; and the front lane ends at its
+        page that passes the back lane's frontier, once the back lane's pages already fetched
+        are written (so that it decides on what is in the state store)."""
+        if page.next_url is None:
+            return True
+        dates = _dates(page)
+        if not dates or self.alone:
+            return False
+        key = min(dates) if back else max(dates)
+        with self._cond:
+            self._reached[back] = key
+            self._span[back] = (max(dates) - min(dates)).total_seconds()
+            if back:
+                return self._passes(True, key) or self._near()
+            other = self._reached[True]
+            if other is not None and key > other and not self._passes(False, key):
+                self._cond.wait_for(lambda: self._passes(False, key) or self.back_ended or self.covered
+                                    or self.halt.is_set(), timeout=_MEETING_WAIT_S)
+            return self._passes(False, key)
+
+    def _near(self) -> bool:
+        front, back = self._reached[False], self._reached[True]
+        spans = [s for s in self._span.values() if s > 0]
+        if front is None or back is None or not spans:
+            return False
+        return (back - front).total_seconds() < _MEETING_PAGES * sum(spans) / len(spans)
+
     def passes(self, back: bool, key: dt.datetime | None) -> bool:
         """Whether a page of this lane reaching ``key`` passes the other lane's written frontier."""
-        with self._lock:
-            other = self._front if back else self._back
+        with self._cond:
+            return self._passes(back, key)
+
+    def _passes(self, back: bool, key: dt.datetime | None) -> bool:
+        other = self._front if back else self._back
         return key is not None and other is not None and (key < other if back else key > other)
 
     def written(self, back: bool, key: dt.datetime | None, covered: bool) -> None:
         """A page of this lane is in the state store: its frontier is the other lane's to pass."""
-        with self._lock:
+        with self._cond:
             if key is not None:
                 if back:
                     self._back = key
                 else:
                     self._front = key
             self.covered = self.covered or covered
+            self._cond.notify_all()
+
+    def back_lane_ended(self) -> None:
+        with self._cond:
+            self.back_ended = True
+            self._cond.notify_all()
+
+
+_MEETING_PAGES = 1.5  # the gap, in pages, below which the back lane leaves the rest to the front
+_MEETING_WAIT_S = 60.0  # at most, for the back lane's fetched pages to be written
+
+
+def _dates(page: ListingPage) -> list[dt.datetime]:
+    return [_order(r.created_at) for r in page.records if r.created_at is not None]
 
 
 def _both_ends(walk: WalkRow, writer: _PageWriter, stop: threading.Event | None,
@@ -359,6 +411,8 @@ def _both_ends(walk: WalkRow, writer: _PageWriter, stop: threading.Event | None,
             except BaseException as exc:  # noqa: BLE001 - handed to the walk's thread, raised below
                 failed.append(exc)
                 lanes.halt.set()
+            finally:
+                lanes.back_lane_ended()
 
         back = threading.Thread(target=run, name="hf-ipfs-catalog-back-lane", daemon=True)
         back.start()
@@ -387,14 +441,14 @@ def _lane(back: bool, pages: Iterator[ListingPage], writer: _PageWriter, lanes: 
     """One lane's pages until the walk is covered. ``opener``: the front lane's pages so far and
     what opens the back lane once there are ``_BACK_LANE_AFTER`` of them."""
     walked = opener[0] if opener is not None else 0
-    for page in _read_ahead(pages):
+    for page in _read_ahead(pages, lambda fetched: lanes.last(back, fetched)):
         if stop is not None and stop.is_set():
             raise _Stopped
         if lanes.halt.is_set():
             raise _Halted
         if lanes.covered or (back and lanes.alone):
             return  # the other lane passed this one's frontier: its page in flight is the overlap
-        dates = [_order(r.created_at) for r in page.records if r.created_at is not None]
+        dates = _dates(page)
         if not lanes.in_order(back, dates):
             if back:
                 logger.warning("the Hub's %ss newest first are not in creation order: walking from one end",
@@ -431,11 +485,12 @@ class _Halted(Exception):
     """The walk's other lane failed: this one ends between pages."""
 
 
-def _read_ahead(pages: Iterator[ListingPage]) -> Iterator[ListingPage]:
+def _read_ahead(pages: Iterator[ListingPage],
+                last: Callable[[ListingPage], bool] | None = None) -> Iterator[ListingPage]:
     """``pages``, the next one fetched while the caller handles the current one (see the module
-    docstring). The fetching thread runs in this thread's context, so its requests count as this
-    walk's scraper in the limiter; an error fetching a page is raised when that page is asked for,
-    after the pages before it were handled."""
+    docstring), up to the first one ``last`` says is the last wanted. The fetching thread runs in
+    this thread's context, so its requests count as this walk's scraper in the limiter; an error
+    fetching a page is raised when that page is asked for, after the pages before it were handled."""
     context = contextvars.copy_context()
 
     def fetch() -> ListingPage | None:
@@ -445,6 +500,9 @@ def _read_ahead(pages: Iterator[ListingPage]) -> Iterator[ListingPage]:
     try:
         ahead = pool.submit(fetch)
         while (page := ahead.result()) is not None:
+            if last is not None and last(page):
+                yield page
+                return
             ahead = pool.submit(fetch)
             yield page
     finally:

@@ -66,7 +66,10 @@ def test_the_lanes_meet_with_every_repo_stored_once_and_a_few_pages_of_overlap(e
     front, back = _lists(emu)
     assert summary.status == "completed" and summary.gone == []
     assert front >= 3 and back >= 1  # both ends were walked
-    assert PAGES <= front + back <= PAGES + 4  # where they meet: overlap and each lane's read-ahead
+    print("REQ", front, back, PAGES)
+    # where they meet, at most one page both lanes fetched: the back lane stops short of the front
+    # by the pages' spans of dates, which a page of 5 estimates roughly (one of 1000, closely)
+    assert PAGES <= front + back <= PAGES + 1
     assert summary.listed >= len(PUBLIC) and _stored(config) == PUBLIC  # every repo, each once
     assert row is not None and row.ordered and row.covered and row.front_key > row.back_key  # crossed
 
@@ -108,7 +111,7 @@ def test_a_kill_during_both_lanes_resumes_each_at_its_own_page(emu, config, monk
     backs = [t for t in listed if "direction=-1" in t]
     assert fronts[0] == _target(stopped.next_url) and backs[0] == _target(stopped.back_url)  # not from the ends
     in_flight = 2 * 2  # per lane: the page being written and the one read ahead
-    assert killed + len(listed) <= PAGES + in_flight + 4  # + where the lanes meet
+    assert killed + len(listed) <= PAGES + in_flight + 1  # + one where the lanes meet
 
 
 def test_a_hub_that_ignores_ascending_order_is_walked_from_one_end(emu, config, caplog) -> None:
