@@ -22,8 +22,9 @@ emulator's RSS is reported on its own row.
    emulator making 1000 entities, JSON, loopback), the rest of fetching it (parsing, records: in
    the read-ahead thread) and the writer's (provenance edges, the page's transaction; each of the
    parts walk.py calls on the Mirror's objects is timed, and how much the peak RSS rose inside
-   each is shown). The types walk at once, so these times include waiting for each other. Target:
-   requests <= 1.01 x ceil(N/1000), N what an anonymous listing shows of the type.
+   each is shown). The types walk at once, so these times include waiting for each other; each
+   listing has fewer than ``walk._BACK_LANE_AFTER`` (400) pages, so it is one lane, as it would be
+   on the Hub. Target: requests <= 1.01 x ceil(N/1000), N what an anonymous listing shows of the type.
 2. **Refresh** (a new child, as a daily ``hf-ipfs-scraper catalog`` would be): in the emulator's
    process ``GeneratedHub.touch(--touch)`` gives 1 % of each type's entities a new commit (new
    sha, ``lastModified``, counters); then ``Mirror.catalog()`` again, which is a refresh. What it
@@ -34,7 +35,9 @@ emulator's RSS is reported on its own row.
    before every answer, a stand-in for the Hub's time to answer. Walked twice into fresh
    directories: the baseline, the walk as it was before (the types one after another, each page
    asked for once the one before is written, the search documents made at the end), then
-   ``Mirror.catalog`` as it is. Seconds, the
+   ``Mirror.catalog`` as it is, each listing longer than ``--back-lane-after`` pages (default 3)
+   from both ends, as the Hub's 2,000-page models listing would be: the requests include what
+   the lanes ask where they meet, which step 3 adds to its lanes. Seconds, the
    ratio, and what step 3's simulation predicts for both from the baseline's own seconds a page
    (a check of the simulation against a measurement; it leaves out the fixed costs: opening the
    Mirror, the search index's commit and merges).
@@ -43,19 +46,20 @@ emulator's RSS is reported on its own row.
    Hub's size as of late 2026 (flags: change them). Requests = ceil(N/1000) per type. Minutes are
    simulated (``simulate``) with the project's own ``RateLimiter`` (``hf_ipfs_scraper.ratelimit``)
    on a virtual clock as ``Mirror.catalog`` walks: the types at once, parts of one scraper in the
-   limiter, each page's successor asked for when the writer takes the page; every page taking
+   limiter, unpaced, each page's successor asked for when the writer takes the page, a listing
+   of more than 400 pages from both ends with step 1b's pages where the lanes meet; every page taking
    ``--server-seconds-per-page`` (an ASSUMPTION: the real Hub's time to answer and send one
    1000-entry page with the scrapers' ``expand`` fields cannot be measured offline; default a
    guess of 1.0 s) plus step 1b's baseline's client seconds a page of that type (and its share of
    the search documents made at the walk's end), the client's CPU work of all threads queued on
-   one shared CPU (the GIL). The walk as it was (one type after the
-   other, no read-ahead) is simulated beside it. The quotas
+   one shared CPU (the GIL). The walk as it was first (one type after the other, no read-ahead)
+   and as it was before the lanes (paced, one lane a type) are simulated beside it. The quotas
    are ``ratelimit.PLANS``, from https://huggingface.co/docs/hub/rate-limits: the ``api`` bucket
-   (``/api/...``, which the listing is) allows 500 requests per 5-minute window anonymously and
+   (``/api/...``, which the listing is) allows 500 requests per fixed 5-minute window anonymously and
    1,000 with a free account's token (``Mirror`` picks plan ``free`` when a token is set; ``pro``
    2,500 is shown too). The simulation assumes a fresh window and nothing else spending the
    quota. A table shows how the projection moves with the server time. Target: the full-Hub walk
-   in < 30 min anonymously (the quota alone takes 30 min for 3,000 requests).
+   in < 30 min anonymously (3,000 requests are six windows: the last one's may start at 25 min).
 4. **--scale N** (instead of ``--entities``): the generated Hub gets N models and datasets and
    Spaces in the projection's proportions (at 2,000,000: 450k and 550k), and the catalog is
    filled the honest way: steps 1-2 walk it through the emulator (so the walk at scale is
@@ -271,7 +275,7 @@ class Emulator:
 
 
 # -- the walker's process -----------------------------------------------------------------------
-def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str, Any]:
+def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog", back_after: str = "") -> dict[str, Any]:
     """``Mirror(config).catalog()`` over ``out_dir``: a full walk the first time, then refreshes.
 
     ``mode="sequential"`` is the baseline, the walk as it was before the read-ahead: the types one
@@ -314,7 +318,7 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str,
     current = threading.local()
     real_walk_hub = mirror_module.walk_hub
     real_listing = hub_client.HubClient.listing_pages
-    read_ahead = walk_module._read_ahead if mode == "catalog" else (lambda pages: pages)
+    read_ahead = walk_module._read_ahead if mode == "catalog" else (lambda pages, last=None: pages)
 
     def walk_hub(repo_type: str, **kwargs: Any) -> Any:
         current.type = repo_type
@@ -330,8 +334,8 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str,
                 return
             yield page
 
-    def timed_read_ahead(pages: Any) -> Any:
-        for page in read_ahead(pages):
+    def timed_read_ahead(pages: Any, last: Any = None) -> Any:
+        for page in read_ahead(pages, last):
             t = time.perf_counter()
             yield page  # the writer has it until it asks for the next one
             handle_s[getattr(current, "type", "other")] += time.perf_counter() - t
@@ -351,8 +355,11 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str,
     setattr(mirror_module, "walk_hub", walk_hub)
     setattr(hub_client.HubClient, "listing_pages", listing_pages)
     setattr(walk_module, "_read_ahead", timed_read_ahead)
-    if mode == "sequential":  # and, as it was, the search documents all made at the walk's end
+    if mode == "sequential":  # and, as it was, the search documents all made at the walk's end, one lane
         setattr(walk_module, "_BATCH", 10**12)
+        setattr(walk_module, "_BACK_LANE_AFTER", 10**12)
+    if back_after:  # the emulator's listings are short: the back lane opens sooner, to be measured too
+        setattr(walk_module, "_BACK_LANE_AFTER", int(back_after))
     config = load_config(env={}, overrides={"output_dir": str(out_dir), "hub.endpoint": endpoint,
                                             "hub.quota_api": UNLIMITED})
     t0, cpu0 = time.perf_counter(), _cpu_s()
@@ -400,11 +407,12 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog") -> dict[str,
     }
 
 
-def _run_walk(out_dir: Path, emu: Emulator, mode: str = "catalog") -> dict[str, Any]:
+def _run_walk(out_dir: Path, emu: Emulator, mode: str = "catalog", back_after: int | None = None) -> dict[str, Any]:
     emu.ask("reset")
     before = emu.ask("stats")
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-walk", str(out_dir),
-                           emu.started["endpoint"], mode], capture_output=True, text=True, env=emu.started["env"],
+                           emu.started["endpoint"], mode, "" if back_after is None else str(back_after)],
+                          capture_output=True, text=True, env=emu.started["env"],
                           timeout=CHILD_TIMEOUT_S, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"the walk failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
@@ -430,30 +438,33 @@ class Stream:
 
 
 def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: bool = True,
-             burst: float | None = None, quota: int | None = None) -> float:
+             quota: int | None = None, paced: bool = False, back_after: int | None = None,
+             meeting: int = 0) -> float:
     """Seconds for ``streams`` through ``RateLimiter(plan)`` on a virtual clock, each request
     answered in ``server_s``, nobody else spending the quota, no 429, a fresh window (``quota``
     overrides the plan's ``api`` quota).
 
-    ``concurrent=False`` is the walk as it was: one type after the other, each page fetched, then
-    parsed, then written, before the next is asked for. ``concurrent=True`` is ``Mirror.catalog``
-    now: every type at once (parts of one scraper in the limiter, as ``Mirror.catalog`` registers
-    them), and each page's successor asked for as soon as the writer takes the page (the read-ahead). The
-    client's CPU work of every thread is one FIFO resource (the GIL, and the state store's one
-    writer), each job whole in turn (the indexing thread's batch of twenty pages too): a
-    conservative model, since SQLite's own work does not hold the GIL and the GIL slices a long
-    job finely (a run of step 1b at 30 pages: measured 18.6 s, predicted 18.7 s as it is, 16.6 s
-    with the batches queued a page at a time). The limiter is asked without blocking (its
-    ``_delay``/``_grant`` at the event's virtual time) so that one stream's wait does not stop
-    the clock of the others."""
+    ``concurrent=False`` is the walk as it was first: one type after the other, paced, each page
+    fetched, then parsed, then written, before the next is asked for. ``concurrent=True`` is
+    ``Mirror.catalog``: every type at once (parts of one scraper in the limiter, unpaced as it
+    registers them; ``paced=True`` as it was before), and each page's successor asked for as soon
+    as the writer takes the page (the read-ahead). A listing longer than ``back_after`` pages
+    (``walk._BACK_LANE_AFTER``; 0: never) gets its second lane, from the newest end, once the front
+    one has that many: the lanes share the listing's pages, each with its own read-ahead and
+    writer, plus ``meeting`` pages both fetch where they meet. The client's CPU work of every thread is one
+    FIFO resource (the GIL, and the state store's one writer), each job whole in turn (the
+    indexing thread's batch of twenty pages too): a conservative model, since SQLite's own work
+    does not hold the GIL and the GIL slices a long job finely (a run of step 1b at 30 pages:
+    measured 18.6 s, predicted 18.7 s as it is, 16.6 s with the batches queued a page at a time).
+    The limiter is asked without blocking (its ``_delay``/``_grant`` at the event's virtual time)
+    so that one stream's wait does not stop the clock of the others."""
+    from hf_ipfs_scraper import walk
     from hf_ipfs_scraper.ratelimit import RateLimiter
-    from hf_ipfs_scraper.walk import _BATCH
 
-    batch_pages = max(1, _BATCH // PAGE)  # the indexing thread commits this many pages at a time
+    back_after = walk._BACK_LANE_AFTER if back_after is None else back_after
+    batch_pages = max(1, walk._BATCH // PAGE)  # the indexing thread commits this many pages at a time
     now = [0.0]
-    kwargs: dict[str, Any] = {} if burst is None else {"burst": burst}
-    if quota is not None:
-        kwargs["quotas"] = {"api": quota}
+    kwargs: dict[str, Any] = {} if quota is None else {"quotas": {"api": quota}}
 
     def sleep(seconds: float) -> None:  # acquire()'s naps (the sequential walk's only)
         now[0] += seconds
@@ -468,24 +479,31 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
             now[0] += st.pages * st.index_s  # the walk as it was indexed all of it at its end
             limiter.unregister(handle)
         return now[0]
-    share = limiter.register("catalog")  # Mirror.catalog's one scraper, the types its parts
+    share = limiter.register("catalog", paced=paced)  # Mirror.catalog's one scraper, the types its parts
     handles = [limiter.register(f"catalog:{i}", within=share) for i in range(len(streams))]
-    left = [st.pages for st in streams]
-    writer_free, ended = [0.0] * len(streams), [0.0] * len(streams)
+    to_ask = [st.pages - 1 for st in streams]  # pages no lane has asked for yet (the first is asked at 0)
+    left = [st.pages for st in streams]  # pages not written yet
+    lane_of: list[int] = list(range(len(streams)))  # lane -> its stream; lane i < len(streams) is the front
+    writer_free, taken = [0.0] * len(streams), [0] * len(streams)
+    ended = [0.0] * len(streams)
     cpu_free, seq = 0.0, 0
     events: list[tuple[float, int, int, str]] = []
 
-    def push(t: float, i: int, kind: str) -> None:
+    def push(t: float, lane: int, kind: str) -> None:
         nonlocal seq
         seq += 1
-        heapq.heappush(events, (t, seq, i, kind))
+        heapq.heappush(events, (t, seq, lane, kind))
+
+    def ask(lane: int) -> None:
+        handles[lane_of[lane]]._waiting["api"] += 1
+        push(now[0], lane, "ask")
 
     for i in range(len(streams)):
-        handles[i]._waiting["api"] += 1
-        push(0.0, i, "ask")
+        ask(i)
     while events:
-        t, _, i, kind = heapq.heappop(events)
+        t, _, lane, kind = heapq.heappop(events)
         now[0] = max(now[0], t)
+        i = lane_of[lane]
         st = streams[i]
         if kind == "ask":
             with limiter._cond:
@@ -496,21 +514,29 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
                     limiter._grant("api", bucket, handles[i], now[0])
                     bucket.in_flight -= 1  # the permit's release (its slot is never the limit here)
             if delay > 0:
-                push(now[0] + min(delay, 5.0), i, "ask")  # as acquire() naps and looks again
+                push(now[0] + min(delay, 5.0), lane, "ask")  # as acquire() naps and looks again
             else:
-                push(now[0] + _server(st, server_s), i, "answered")
+                push(now[0] + _server(st, server_s), lane, "answered")
         elif kind == "answered":  # the fetching thread parses it
             cpu_free = max(now[0], cpu_free) + st.parse_s
-            push(cpu_free, i, "parsed")
-        elif kind == "parsed":  # the writer takes it when done with the one before
-            push(max(now[0], writer_free[i]), i, "taken")
+            push(cpu_free, lane, "parsed")
+        elif kind == "parsed":  # the lane's writer takes it when done with the one before
+            push(max(now[0], writer_free[lane]), lane, "taken")
         else:  # taken: the read-ahead asks for the next page; the writer writes this one
             left[i] -= 1
-            if left[i] > 0:
-                handles[i]._waiting["api"] += 1
-                push(now[0], i, "ask")
+            taken[lane] += 1
+            if to_ask[i] > 0:
+                to_ask[i] -= 1
+                ask(lane)
+            if lane < len(streams) and back_after and taken[lane] == back_after and to_ask[i] > 0:
+                lane_of.append(i)  # the back lane opens, and the lanes will overlap where they meet
+                writer_free.append(0.0)
+                taken.append(0)
+                to_ask[i] += meeting - 1
+                left[i] += meeting
+                ask(len(lane_of) - 1)
             cpu_free = max(now[0], cpu_free) + st.handle_s
-            writer_free[i] = ended[i] = cpu_free
+            writer_free[lane], ended[i] = cpu_free, max(ended[i], cpu_free)
             done = st.pages - left[i]
             if done % batch_pages == 0 or left[i] == 0:  # the indexing thread's commit: CPU, not the writer's
                 cpu_free += ((done - 1) % batch_pages + 1) * st.index_s  # the pages since the last one
@@ -524,9 +550,20 @@ def _server(stream: Stream, server_s: float) -> float:
     return server_s if stream.server_s is None else stream.server_s
 
 
-def projection(args: argparse.Namespace, client: dict[str, dict[str, float]]) -> dict[str, Any]:
+def _meeting(walk: dict[str, Any], back_after: int) -> dict[str, Any]:
+    """Step 1b's pages asked beyond ceil(N/1000) (``walk``: its ``Mirror.catalog`` run), per
+    listing walked from both ends: what the projection adds where the Hub's lanes meet (the mean,
+    rounded up)."""
+    visible, requests = walk["emulator"]["visible"], walk["emulator"]["requests"]
+    laned = [t for t in TYPES if _pages(visible[t]) > back_after]
+    extra = [sum(requests[t].values()) - _pages(visible[t]) for t in laned]
+    return {"listings": len(laned), "extra": extra,
+            "pages": math.ceil(sum(extra) / len(extra)) if extra else 0}
+
+
+def projection(args: argparse.Namespace, client: dict[str, dict[str, float]], meeting: dict[str, Any]) -> dict[str, Any]:
     """``client``: per type, ``parse_s`` and ``handle_s`` a page (step 1b's walk one type after
-    another, where nothing else competes for the CPU)."""
+    another, where nothing else competes for the CPU); ``meeting``: ``_meeting`` of step 1."""
     from hf_ipfs_scraper.ratelimit import PLANS
 
     hub = {"model": args.hub_models, "dataset": args.hub_datasets, "space": args.hub_spaces}
@@ -536,19 +573,25 @@ def projection(args: argparse.Namespace, client: dict[str, dict[str, float]]) ->
     servers = sorted({*SERVER_S_TABLE, args.server_seconds_per_page})
     table = []
     for s in servers:
-        row: dict[str, Any] = {"server_s": s, "unlimited_min": simulate("anonymous", streams, s, quota=UNLIMITED) / 60}
+        m = meeting["pages"]
+        row: dict[str, Any] = {"server_s": s,
+                               "unlimited_min": simulate("anonymous", streams, s, quota=UNLIMITED, meeting=m) / 60}
         row["anonymous, one type after another"] = simulate("anonymous", streams, s, concurrent=False) / 60
         for label, plan in plans.items():
-            row[label] = simulate(plan, streams, s) / 60
-        row["anonymous, burst=1.0"] = simulate("anonymous", streams, s, burst=1.0) / 60
+            row[label] = simulate(plan, streams, s, meeting=m) / 60
+        row["anonymous, paced, one lane"] = simulate("anonymous", streams, s, paced=True, back_after=0) / 60
         table.append(row)
+    from hf_ipfs_scraper.walk import _BACK_LANE_AFTER
+
     total = sum(requests.values())
+    asked = total + meeting["pages"] * sum(n > _BACK_LANE_AFTER for n in requests.values())
     return {
-        "hub": hub, "requests": requests, "total_requests": total, "client": client,
+        "hub": hub, "requests": requests, "total_requests": total, "client": client, "meeting": meeting,
         "server_s": args.server_seconds_per_page,
         "quotas": {label: dict(PLANS[plan]) for label, plan in plans.items()}, "table": table,
         "at_flag": next(r for r in table if r["server_s"] == args.server_seconds_per_page),
-        "anonymous_floor_min": total / PLANS["anonymous"]["api"] * 5,  # 5-minute windows
+        # the Hub's windows are fixed: the last window's requests may start after the ones before it
+        "asked": asked, "anonymous_floor_min": (math.ceil(asked / PLANS["anonymous"]["api"]) - 1) * 5,
     }
 
 
@@ -842,7 +885,8 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
             "state_bytes": walk["state_bytes"], "list_bytes_per_page": list_bytes / max(1, total_pages)}
 
 
-def report_overlap(before: dict[str, Any], now: dict[str, Any], latency: float, out: TextIO) -> dict[str, Any]:
+def report_overlap(before: dict[str, Any], now: dict[str, Any], latency: float, back_after: int,
+                   out: TextIO) -> dict[str, Any]:
     """Step 1b: the walk as it was (one type after another, no read-ahead) and as it is, on one
     Hub answering each request after ``latency`` s; and what the projection's simulation predicts
     for both from the first run's own seconds a page (its check against a measurement)."""
@@ -853,8 +897,8 @@ def report_overlap(before: dict[str, Any], now: dict[str, Any], latency: float, 
     pages = {t: before["walks"][t]["pages"] for t in TYPES}
     streams = [Stream(pages[t], client[t]["parse_s"], client[t]["handle_s"], client[t]["index_s"],
                       server_s=client[t]["http_s"]) for t in TYPES]
-    predicted = {mode: simulate("anonymous", streams, 0.0, concurrent=mode == "catalog", quota=UNLIMITED)
-                 for mode in ("sequential", "catalog")}
+    predicted = {mode: simulate("anonymous", streams, 0.0, concurrent=mode == "catalog", quota=UNLIMITED,
+                                back_after=back_after) for mode in ("sequential", "catalog")}
     say(f"Read-ahead and the types at once (step 1b): a generated Hub of {sum(pages.values())} pages "
         f"({', '.join(f'{pages[t]} of {t}s' for t in TYPES)}), the emulator waiting {latency:g} s before each answer")
     say()
@@ -862,7 +906,7 @@ def report_overlap(before: dict[str, Any], now: dict[str, Any], latency: float, 
     say("|---|---:|---:|---:|---:|---:|")
     rows = {}
     for label, mode, walk in (("one type after another, no read-ahead (baseline)", "sequential", before),
-                              ("Mirror.catalog: types at once, read-ahead", "catalog", now)):
+                              (f"Mirror.catalog: types at once, read-ahead, a back lane after {back_after} pages", "catalog", now)):
         requests = sum(sum(walk["emulator"]["requests"][t].values()) for t in TYPES)
         rows[mode] = {"seconds": walk["catalog_s"], "predicted_s": predicted[mode], "requests": requests,
                       "peak_rss_mb": walk["memory_end"]["peak_rss_mb"]}
@@ -921,30 +965,35 @@ def report_projection(p: dict[str, Any], out: TextIO) -> None:
     quotas = p["quotas"]
     say(f"quota of the api bucket (hf_ipfs_scraper.ratelimit.PLANS, the Hub's documented plans): anonymous "
         f"{quotas['anonymous']['api']}, token (free) {quotas['token (free)']['api']}, token (pro) "
-        f"{quotas['token (pro)']['api']} requests per 5 minutes; anonymously the quota alone takes "
-        f"{p['anonymous_floor_min']:.1f} min for these requests")
+        f"{quotas['token (pro)']['api']} requests per fixed 5-minute window; anonymously the last window's "
+        f"requests ({p['asked']:,} in all, where the lanes meet included) may start after "
+        f"{p['anonymous_floor_min']:.0f} min (the quota's floor)")
     say("client seconds a page (step 1b's baseline): "
         + ", ".join(f"{t}s parse {c['parse_s']:.3f} + write {c['handle_s']:.3f} + search {c['index_s']:.3f}"
                     for t, c in p["client"].items()))
+    m = p["meeting"]
+    say(f"where two lanes meet: {m['pages']} page(s) asked beyond ceil(N/1000) (step 1b: its {m['listings']} "
+        f"listings walked from both ends asked {', '.join(map(str, m['extra']))} beyond theirs; the mean, rounded up)")
     say(f"server seconds a page (the Hub answering and sending one 1000-entry expanded page): ASSUMED "
         f"{p['server_s']:g} s (--server-seconds-per-page; not measurable offline)")
     say()
     say("| server s a page | no quota (min) | anonymous, one type after another, no read-ahead (before) (min) | "
-        "anonymous (min) | token, free (min) | token, pro (min) | anonymous if the limiter did not pace (burst=1.0) |")
+        "anonymous, paced, one lane a type (before) (min) | anonymous (min) | token, free (min) | token, pro (min) |")
     say("|---:|---:|---:|---:|---:|---:|---:|")
     for row in p["table"]:
         mark = " **(flag)**" if row["server_s"] == p["server_s"] else ""
         say(f"| {row['server_s']:g}{mark} | {row['unlimited_min']:.1f} | "
-            f"{row['anonymous, one type after another']:.1f} | {row['anonymous']:.1f} | "
-            f"{row['token (free)']:.1f} | {row['token (pro)']:.1f} | {row['anonymous, burst=1.0']:.1f} |")
+            f"{row['anonymous, one type after another']:.1f} | {row['anonymous, paced, one lane']:.1f} | "
+            f"{row['anonymous']:.1f} | {row['token (free)']:.1f} | {row['token (pro)']:.1f} |")
     at = p["at_flag"]
     say()
     say(f"full-Hub walk, anonymous, at {p['server_s']:g} s a page: {at['anonymous']:.1f} min (target < "
         f"{TARGET_ANONYMOUS_MIN:g} min: {_verdict(at['anonymous'] < TARGET_ANONYMOUS_MIN)}; the quota's floor "
         f"{p['anonymous_floor_min']:.1f} min; before the read-ahead {at['anonymous, one type after another']:.1f} min); "
         f"with a token {at['token (free)']:.1f} min")
-    say(f"the models' listing is one chain of {req['model']:,} pages, each asked for once the one before is in: "
-        f"at {p['server_s']:g} s a page it alone takes {req['model'] * p['server_s'] / 60:.1f} min, whatever the quota")
+    say(f"the models' listing is two chains of about {req['model'] // 2:,} pages (from both ends), each page asked "
+        f"for once the one before it is in: at {p['server_s']:g} s a page they alone take "
+        f"{req['model'] / 2 * p['server_s'] / 60:.1f} min, whatever the quota")
 
 
 def report_scale(index: dict[str, Any], prov: dict[str, Any], search: dict[str, Any], out: TextIO) -> dict[str, Any]:
@@ -1023,7 +1072,7 @@ def _child_main(argv: list[str]) -> int:
     if mode == "--child-emulator":
         return child_emulator(json.loads(rest[0]), int(rest[1]), rest[2])
     if mode == "--child-walk":
-        result = child_walk(Path(rest[0]), rest[1], *rest[2:3])
+        result = child_walk(Path(rest[0]), rest[1], *rest[2:4])
     elif mode == "--child-index":
         result = child_index(Path(rest[0]))
     elif mode == "--child-provenance":
@@ -1055,6 +1104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-seconds-per-page", type=float, default=1.0,
                         help="ASSUMED seconds the real Hub takes to answer and send one 1000-entry expanded listing "
                              "page (a guess: not measurable offline)")
+    parser.add_argument("--back-lane-after", type=int, default=3,
+                        help="pages before a full walk's back lane opens, in steps 1 and 1b (walk._BACK_LANE_AFTER "
+                             "is 400, for the Hub's 2,000-page models listing; the emulator's listings are short)")
     parser.add_argument("--latency", type=float, default=0.25,
                         help="seconds the emulator waits before each answer in step 1b (the Hub's answer time, "
                              "scaled down)")
@@ -1103,11 +1155,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             lat.ask("latency", seconds=args.latency)
             before = _run_walk(work / "out-1b-sequential", lat, "sequential")
-            now = _run_walk(work / "out-1b-catalog", lat, "catalog")
+            now = _run_walk(work / "out-1b-catalog", lat, "catalog", args.back_lane_after)
         finally:
             lat.stop()
         print(file=log)
-        numbers["overlap"] = report_overlap(before, now, args.latency, log)
+        numbers["overlap"] = report_overlap(before, now, args.latency, args.back_lane_after, log)
         numbers["overlap_raw"] = {"sequential": before, "catalog": now}
         if args.scale:
             walk_docs = numbers["walk"]["search_docs"]
@@ -1128,7 +1180,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     # Last, in this process (its RSS no longer matters: every child has run): the projection.
     print(file=log)
-    numbers["projection"] = projection(args, numbers["overlap"]["client"])
+    meeting = _meeting(numbers["overlap_raw"]["catalog"], args.back_lane_after)
+    numbers["projection"] = projection(args, numbers["overlap"]["client"], meeting)
     report_projection(numbers["projection"], log)
     load = os.getloadavg()
     wall = time.perf_counter() - wall0
