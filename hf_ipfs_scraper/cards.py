@@ -142,8 +142,13 @@ class CardFields:
     models: tuple[str, ...] = ()
 
 
+_NO_FIELDS = CardFields()  # a repo with no card (most of a catalog walk's): nothing to read
+
+
 def card_fields(data: Mapping[str, Any] | None) -> CardFields:
     """The fields of (JSON-like) front matter; wrong types are converted or dropped, never raised."""
+    if not data or not isinstance(data, Mapping):
+        return _NO_FIELDS
     get = (data if isinstance(data, Mapping) else {}).get
     relation = (_first(get("base_model_relation")) or "").lower()
     return CardFields(
@@ -186,6 +191,13 @@ def _strings(*values: Any, sep: str | None = None) -> tuple[str, ...]:
 
     Booleans are dropped, not spelled: YAML 1.1 reads a bare ``no`` (Norwegian) as false.
     """
+    if len(values) == 1:  # the common cases, a million times a catalog walk: absent, or one text
+        value = values[0]
+        if value is None:
+            return ()
+        if type(value) is str and sep is None:
+            text = value.strip()
+            return (text,) if text else ()
     found: dict[str, None] = {}
     stack = list(reversed(values))
     while stack:  # not recursive: any depth of nesting is fine

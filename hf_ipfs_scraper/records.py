@@ -36,7 +36,12 @@ def _card(value: Any) -> dict[str, Any] | None:
     return dict(value) if isinstance(value, dict) else None
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
+    if type(value) in _SCALARS:  # first: nearly every value is one
+        return value
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -98,6 +103,9 @@ class RepoRecord:
     card_data: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     license: str | None = None
     languages: tuple[str, ...] = ()
+    # ``card_fields(card_data)``, read once when the record is made (provenance and the scrapers
+    # ask for it again: a walk makes millions of records); not part of the metadata.
+    _card_fields: CardFields | None = field(default=None, compare=False, hash=False, repr=False)
 
     @classmethod
     def _common(cls, info: Any, card: dict[str, Any] | None, fields: CardFields) -> dict[str, Any]:
@@ -117,6 +125,7 @@ class RepoRecord:
             "last_modified": _iso(info.last_modified),
             "used_storage": getattr(info, "used_storage", None),
             "card_data": card,
+            "_card_fields": fields,
             **cls._derived(fields, tags),
         }
 
@@ -138,7 +147,8 @@ class RepoRecord:
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
         card = data.get("card_data")
         values["card_data"] = dict(card) if isinstance(card, dict) else None
-        for name, value in cls._derived(card_fields(values["card_data"]), tuple(values.get("tags", ()))).items():
+        values["_card_fields"] = fields = card_fields(values["card_data"])
+        for name, value in cls._derived(fields, tuple(values.get("tags", ()))).items():
             values.setdefault(name, value)  # an older metadata.json did not have it yet
         return cls(**values)
 
@@ -149,13 +159,13 @@ class RepoRecord:
 
     @property
     def card(self) -> CardFields:
-        return card_fields(self.card_data)
+        return self._card_fields if self._card_fields is not None else card_fields(self.card_data)
 
     def metadata(self) -> dict[str, Any]:
         """Normalized metadata.json content: every field, JSON-ready."""
         out: dict[str, Any] = {"type": self.type}
-        for f in dataclasses.fields(self):
-            out[f.name] = _jsonable(getattr(self, f.name))
+        for name in _public_fields(type(self)):
+            out[name] = _jsonable(getattr(self, name))
         return out
 
 
@@ -260,6 +270,17 @@ class SpaceRecord(RepoRecord):
             models=_merge(_strings(info.models), fields.models),
             datasets=_merge(_strings(info.datasets), fields.datasets),
         )
+
+
+_PUBLIC_FIELDS: dict[type[RepoRecord], tuple[str, ...]] = {}
+
+
+def _public_fields(cls: type[RepoRecord]) -> tuple[str, ...]:
+    """The fields of ``cls`` that are its metadata (not ``_card_fields``), found once a class."""
+    names = _PUBLIC_FIELDS.get(cls)
+    if names is None:
+        names = _PUBLIC_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if not f.name.startswith("_"))
+    return names
 
 
 RECORD_TYPES: dict[str, type[RepoRecord]] = {"model": ModelRecord, "dataset": DatasetRecord, "space": SpaceRecord}

@@ -182,7 +182,7 @@ class _Indexer:
         """The walk is over: what is still queued goes in (or, not batched, every entity listed
         since ``since``, the walk's start). Returns how many documents the walk upserted."""
         if self._thread is None:
-            return self._upsert(self.state.iter_entities(self.repo_type, listed_since=since))
+            return self._upsert(self.state.iter_entities(self.repo_type, listed_since=since, metadata=False))
         self._queue.put(None)
         self._thread.join()
         if self._failure is not None:
@@ -215,7 +215,7 @@ class _Indexer:
 
     def _index(self, ids: list[str]) -> int:
         """One batch: the documents of ``ids`` as the state store has them now, one commit."""
-        return self._upsert(self.state.get_many(self.repo_type, ids).values())
+        return self._upsert(self.state.get_many(self.repo_type, ids, metadata=False).values())
 
     def _upsert(self, entities: Iterable[EntityState]) -> int:
         return self.search.upsert(SearchDoc.documents(entities, self.readme))

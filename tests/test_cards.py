@@ -618,3 +618,36 @@ def test_card_fields_never_raises() -> None:
         _assert_field_types(card_fields(front))
 
     check()
+
+
+def test_the_fast_paths_read_as_the_general_one() -> None:
+    """``_strings`` of one absent value or one text, and ``card_fields`` of no card, skip the general
+    walk (a catalog walk reads millions of cards): they must answer what it answers."""
+    from hf_ipfs_scraper.cards import _strings
+
+    hypothesis, st = _hypothesis()
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
+        st.text(max_size=4), kids, max_size=4), max_leaves=8)
+
+    @hypothesis.settings(database=None, max_examples=300, deadline=None)
+    @hypothesis.given(values, st.sampled_from([None, ","]))
+    def check(value: Any, sep: str | None) -> None:
+        assert _strings(value, sep=sep) == _strings(value, None, sep=sep)  # two values: the general walk
+
+    check()
+    for empty in (None, {}, [], "text", 3):
+        assert card_fields(empty) == card_fields({"not a card field": 1})  # type: ignore[arg-type]
+
+
+def test_a_record_reads_its_card_once_and_keeps_it_out_of_its_metadata() -> None:
+    from hf_ipfs_scraper.records import ModelRecord
+
+    card = {"base_model": ["org/base"], "license": "MIT", "datasets": "org/data", "language": "en,de"}
+    record = ModelRecord(id="org/m", card_data=card, _card_fields=card_fields(card))
+    assert record.card == card_fields(card) and record.card.base_models == ("org/base",)
+    assert ModelRecord(id="org/m", card_data=card).card == record.card  # made without it: read on demand
+    metadata = record.metadata()
+    assert "_card_fields" not in metadata and metadata["card_data"] == card
+    again = ModelRecord.from_metadata(metadata)
+    assert again == record and again.card == record.card
