@@ -142,7 +142,7 @@ class HubClient:
                 raise HubError(f"listing {repo_type}s: the Hub answered something that is not JSON: {exc}") from exc
             url = response.links.get("next", {}).get("url")
             params = None  # the next URL carries the whole query, cursor included
-            yield ListingPage([record.from_api(info_type(**item)) for item in items], url)
+            yield ListingPage([record.from_listing(item, info_type) for item in items], url)
 
     def current_id(self, repo_type: str, repo_id: str) -> str | None:
         """The id the Hub answers for ``repo_id`` now: another one when it was renamed (the Hub
