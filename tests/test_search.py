@@ -344,6 +344,24 @@ def test_upsert_replaces_delete_removes_rebuild_starts_over(tmp_path: Path) -> N
         assert index.search(SearchQuery("epsilon")).total == 5
 
 
+def test_an_upsert_in_chunks_keeps_each_key_last_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old documents go by one query a chunk, before the chunk's documents: a key repeated
+    within a chunk or across chunks keeps its last document, and one already indexed is replaced."""
+    import hf_ipfs_scraper.search._index as index_module
+
+    monkeypatch.setattr(index_module, "_UPSERT_CHUNK", 2)
+    with SearchIndex(tmp_path / "search", writable=True, shards=2, heap_bytes=15_000_000, threads=1) as index:
+        index.upsert([_doc("a/one", "zero"), _doc("a/old", "kept")])
+        docs = [_doc("a/one", "first"), _doc("a/two", "two"), _doc("a/one", "second"), _doc("a/one", "third"),
+                _doc("a/three", "three"), _doc("a/one", "fourth")]
+        assert index.upsert(docs) == 6
+        assert index.count() == 4  # one, old, two, three
+        assert [h.id for h in index.search(SearchQuery("fourth")).hits] == ["a/one"]
+        for word in ("zero", "first", "second", "third"):
+            assert index.search(SearchQuery(word)).total == 0, word
+        assert index.search(SearchQuery("kept")).total == 1
+
+
 def test_a_failed_rebuild_keeps_the_old_index(tmp_path: Path) -> None:
     def broken() -> Iterator[SearchDoc]:
         yield _doc("c/new", "new")
