@@ -149,7 +149,7 @@ def card_fields(data: Mapping[str, Any] | None) -> CardFields:
     """The fields of (JSON-like) front matter; wrong types are converted or dropped, never raised."""
     if not data or not isinstance(data, Mapping):
         return _NO_FIELDS
-    get = (data if isinstance(data, Mapping) else {}).get
+    get = data.get
     relation = (_first(get("base_model_relation")) or "").lower()
     return CardFields(
         licenses=_strings(get("license"), get("licenses")),

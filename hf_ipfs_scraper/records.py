@@ -60,15 +60,22 @@ class _NotPlain(Exception):
     """A listing entry ``from_listing`` leaves to huggingface_hub's info class."""
 
 
+def _card_of(info: Any, listed: _Listed | None) -> dict[str, Any] | None:
+    """The card data: ``from_listing``'s reading when there is one, else the info's."""
+    return _card(info.card_data) if listed is None else listed.card
+
+
 def _plain_card(value: Any) -> dict[str, Any] | None:
     if not value or not isinstance(value, dict):
         return None  # what _card gives then (the info classes read an empty card as none)
-    tags = value.get("tags")
-    if not _TRANSFORMED_CARD_KEYS.isdisjoint(value) or (
-            tags is not None and not (type(tags) is list and all(type(t) is str for t in tags)
-                                      and len(set(tags)) == len(tags))):
+    if not _TRANSFORMED_CARD_KEYS.isdisjoint(value) or not _unique_texts(value.get("tags")):
         raise _NotPlain
     return {k: v for k, v in value.items() if v is not None}  # CardData.to_dict() drops None too
+
+
+def _unique_texts(tags: Any) -> bool:
+    """Whether the library's ``_to_unique_list`` leaves ``tags`` as they are (None, or distinct texts)."""
+    return tags is None or (type(tags) is list and all(type(t) is str for t in tags) and len(set(tags)) == len(tags))
 
 
 def _plain_date(value: Any) -> str | None:
@@ -196,7 +203,7 @@ class RepoRecord:
     def from_api(cls, info: Any, listed: _Listed | None = None) -> RepoRecord:
         """From a huggingface_hub ``ModelInfo``, ``DatasetInfo`` or ``SpaceInfo`` (per subclass);
         ``listed``: the parts ``from_listing`` read from the JSON instead."""
-        card = _card(info.card_data) if listed is None else listed.card
+        card = _card_of(info, listed)
         return cls(**cls._common(info, card, card_fields(card), listed))
 
     @classmethod
@@ -254,7 +261,7 @@ class ModelRecord(RepoRecord):
 
     @classmethod
     def from_api(cls, info: Any, listed: _Listed | None = None) -> ModelRecord:
-        card = _card(info.card_data) if listed is None else listed.card
+        card = _card_of(info, listed)
         hub_bases = getattr(info, "base_models", None)
         bases: tuple[str, ...] = ()
         relation = None
@@ -290,7 +297,7 @@ class DatasetRecord(RepoRecord):
 
     @classmethod
     def from_api(cls, info: Any, listed: _Listed | None = None) -> DatasetRecord:
-        card = _card(info.card_data) if listed is None else listed.card
+        card = _card_of(info, listed)
         return cls(
             **cls._common(info, card, card_fields(card), listed),
             description=info.description or None,
@@ -329,7 +336,7 @@ class SpaceRecord(RepoRecord):
 
     @classmethod
     def from_api(cls, info: Any, listed: _Listed | None = None) -> SpaceRecord:
-        card = _card(info.card_data) if listed is None else listed.card
+        card = _card_of(info, listed)
         fields = card_fields(card)
         runtime = info.runtime
         hardware = getattr(runtime, "hardware", None) if runtime is not None else None

@@ -11,6 +11,7 @@ differ from the whole by a fraction of a percent) and ties go by shard, then ran
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -40,17 +41,6 @@ _RELAXED = "no entity has every word of the query: these have some of them"
 
 
 _UPSERT_CHUNK = 5_000  # documents an upsert holds at once (their old versions deleted by one query)
-
-
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class SearchIndex:
@@ -158,9 +148,9 @@ class SearchIndex:
         (a catalog walk's others) cost about a millisecond a call. A tantivy delete reaches only
         documents added before it, so a chunk's deletes go first, then its documents (a key twice
         in a chunk: its last one)."""
-        count = 0
+        count, rest = 0, iter(docs)
         with self._writing() as (writers, touched):
-            for chunk in _chunks(docs, _UPSERT_CHUNK):
+            while chunk := list(itertools.islice(rest, _UPSERT_CHUNK)):
                 groups: dict[int, dict[str, SearchDoc]] = {}
                 for doc in chunk:
                     groups.setdefault(self._route(doc.key), {})[doc.key] = doc

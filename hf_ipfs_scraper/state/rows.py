@@ -248,11 +248,13 @@ META_COLUMNS = (
     "created_at", "last_modified", "pipeline_tag", "library_name", "task_categories", "sdk", "card_data",
 )
 JSON_COLUMNS = frozenset({"languages", "tags", "task_categories", "card_data"})
-ENTITY_COLUMNS = (
-    "type, id, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, "
-    "metadata, owner_pid, " + ", ".join(META_COLUMNS)
+_ENTITY_HEAD = "type, id, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, "
+_ENTITY_TAIL = (
+    ", owner_pid, " + ", ".join(META_COLUMNS)
     + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize, listed_at, gone_at, renamed_to"
 )
+ENTITY_COLUMNS = _ENTITY_HEAD + "metadata" + _ENTITY_TAIL
+ENTITY_COLUMNS_NO_METADATA = _ENTITY_HEAD + "NULL" + _ENTITY_TAIL  # the same rows, the metadata dict None
 FILE_COLUMNS = "type, entity_id, path, size, oid, sha256, cid, tsize, recorded_at"
 TRENDING_COLUMNS = "rank, id, trending_score, likes, downloads, captured_at"
 SNAPSHOT_COLUMNS = "id, cid, created_at, runs, repos, tsize, published"

@@ -39,6 +39,7 @@ from ..errors import InvalidInputError, StoreError
 from . import owner
 from .rows import (
     ENTITY_COLUMNS,
+    ENTITY_COLUMNS_NO_METADATA,
     JSON_COLUMNS,
     META_COLUMNS,
     Archived,
@@ -479,7 +480,7 @@ class StateStore:
         ``metadata=False`` leaves out the ``metadata`` dict (None): the columns have what search
         documents need, and decoding it was a third of a catalog walk's indexing."""
         _check(type, ENTITY_TYPES, "entity type")
-        columns = ENTITY_COLUMNS if metadata else _NO_METADATA
+        columns = ENTITY_COLUMNS if metadata else ENTITY_COLUMNS_NO_METADATA
         with self._connection() as db:
             rows = _by_ids(db, f"SELECT {columns} FROM entities WHERE type = ? AND id IN ({{marks}})", type, ids)
             return {e.id: e for e in map(entity_from_row, rows)}
@@ -514,7 +515,7 @@ class StateStore:
         by_status = "AND status = :status" if status is not None else ""
         by_walk = "AND listed_at >= :since" if listed_since is not None else ""
         query = (
-            f"SELECT {ENTITY_COLUMNS if metadata else _NO_METADATA} FROM entities"
+            f"SELECT {ENTITY_COLUMNS if metadata else ENTITY_COLUMNS_NO_METADATA} FROM entities"
             f" WHERE type = :type {by_status} {by_walk} AND id > :after ORDER BY id LIMIT :n"
         )
         for t in (type,) if type else ENTITY_TYPES:
@@ -1084,8 +1085,6 @@ def _stamp(when: float) -> str:
     return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_NO_METADATA = ENTITY_COLUMNS.replace(" metadata,", " NULL,", 1)  # entity rows with metadata None
-assert _NO_METADATA != ENTITY_COLUMNS
 
 def _without_card(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if metadata is None else {k: v for k, v in metadata.items() if k != "card_data"}
