@@ -194,8 +194,13 @@ def test_the_catalog_walks_the_types_at_once(three_types) -> None:
     assert emu.counts["list"] == sum(s.pages for s in summaries)  # each page once, read-ahead and all
 
 
-def test_ctrl_c_during_the_catalog_stops_every_type_resumably(three_types, tmp_path) -> None:
+def test_ctrl_c_during_the_catalog_stops_every_type_resumably(three_types, tmp_path, monkeypatch) -> None:
+    import hf_ipfs_scraper.mirror as mirror_module
+
     emu, config = three_types
+    stops: list[threading.Event] = []
+    walk_hub = mirror_module.walk_hub
+    monkeypatch.setattr(mirror_module, "walk_hub", lambda t, **kw: stops.append(kw["stop"]) or walk_hub(t, **kw))
     with Mirror(config) as mirror:
         real, calls = mirror.state.walk_page, []
 
@@ -203,6 +208,10 @@ def test_ctrl_c_during_the_catalog_stops_every_type_resumably(three_types, tmp_p
             calls.append(walk.type)
             if walk.type == "dataset" and calls.count("dataset") == 2:
                 raise KeyboardInterrupt  # in the datasets' thread: the other walks must stop too
+            if walk.type != "dataset" and calls.count(walk.type) == 1:
+                # Their first page waits for the catalog's stop, or a three-page walk could end
+                # before the datasets' second page (a race this test once lost under load).
+                assert stops[0].wait(10), "Ctrl-C in one walk did not set the catalog's stop"
             return real(walk, *args, **kwargs)
 
         mirror.state.walk_page = ctrl_c_at_the_second_dataset_page  # type: ignore[method-assign]
