@@ -37,6 +37,7 @@ resumes it, at its end.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -122,7 +123,8 @@ def walk_hub(
         walk, resumed = state.start_walk(repo_type, kind, ordered=kind == "full"), False
     summary = WalkSummary(repo_type, walk.kind, walk.id, resumed=resumed)
     handle = limiter.register(f"catalog:{repo_type}s", within=share, paced=False)
-    index = _Indexer(walk.type, state, search, readme, batched=not resumed) if search is not None else None
+    index = (_Indexer(walk.type, state, search, readme, batched=not resumed, own_process=walk.kind == "full")
+             if search is not None else None)
     status, listed = "failed", False  # listed: index what was listed (not after Ctrl-C or a bug)
     try:
         with handle.bind():
@@ -160,8 +162,10 @@ class _Indexer:
     listed since the walk began, when it ends, since nothing says how far the killed one came."""
 
     def __init__(self, repo_type: str, state: StateStore, search: SearchIndex,
-                 readme: Callable[[EntityState], str | None] | None, *, batched: bool = True) -> None:
+                 readme: Callable[[EntityState], str | None] | None, *, batched: bool = True,
+                 own_process: bool = False) -> None:
         self.repo_type, self.state, self.search, self.readme = repo_type, state, search, readme
+        self._own_process = own_process
         self._queue: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
         self._indexed = 0
         self._failure: BaseException | None = None
@@ -182,7 +186,8 @@ class _Indexer:
         """The walk is over: what is still queued goes in (or, not batched, every entity listed
         since ``since``, the walk's start). Returns how many documents the walk upserted."""
         if self._thread is None:
-            return self._upsert(self.state.iter_entities(self.repo_type, listed_since=since, metadata=False))
+            with self._writer():
+                return self._upsert(self.state.iter_entities(self.repo_type, listed_since=since, metadata=False))
         self._queue.put(None)
         self._thread.join()
         if self._failure is not None:
@@ -198,18 +203,24 @@ class _Indexer:
             self._thread.join()
         return self._indexed
 
+    def _writer(self) -> contextlib.AbstractContextManager[None]:
+        """A full walk's writes go to the index's writer process: in this one, each document
+        would wait for the GIL behind the listing threads (see ``search._writer``)."""
+        return self.search.writer_process() if self._own_process else contextlib.nullcontext()
+
     def _run(self) -> None:
         batch: list[str] = []
         try:
-            while not self._abandoned.is_set():
-                ids = self._queue.get()
-                if ids is not None:
-                    batch.extend(ids)
-                if batch and (ids is None or len(batch) >= _BATCH) and not self._abandoned.is_set():
-                    self._indexed += self._index(batch)
-                    batch = []
-                if ids is None:
-                    return
+            with self._writer():
+                while not self._abandoned.is_set():
+                    ids = self._queue.get()
+                    if ids is not None:
+                        batch.extend(ids)
+                    if batch and (ids is None or len(batch) >= _BATCH) and not self._abandoned.is_set():
+                        self._indexed += self._index(batch)
+                        batch = []
+                    if ids is None:
+                        return
         except BaseException as exc:  # noqa: BLE001 - handed to the walk's thread, raised by finish()
             self._failure = exc
 

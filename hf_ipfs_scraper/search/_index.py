@@ -31,6 +31,7 @@ from ._query import Compiled, compile_query
 from ._schema import FORMAT, SORT_FIELDS, ZWSP, to_document
 from ._shard import Shard, check_unlocked
 from ._snippet import Words, snippet
+from ._writer import WriterProcess
 
 T = TypeVar("T")
 MARKER = "hf-search.json"  # {"format", "shards", "engine"}: written last when an index is created
@@ -55,7 +56,7 @@ class SearchIndex:
     (a ``stat`` a shard) and, if one did, reloads: a commit of the writer process is seen by the
     next search. ``upsert``, ``delete`` and ``rebuild`` commit before they return (shard after
     shard: a search in between may see one shard's part of it). Searches may run from many
-    threads at once.
+    threads at once. Within :meth:`writer_process`, the writes are made by a process of its own.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, writable: bool = False, shards: int | None = None,
@@ -64,6 +65,9 @@ class SearchIndex:
         self.writable = writable
         self.created = False
         self._lock = threading.RLock()
+        self._write_lock = threading.RLock()  # taken before _lock: which writer (here or the child's)
+        self._child: WriterProcess | None = None
+        self._child_users = 0
         self._closed = False
         self._heap_bytes, self._threads = heap_bytes, threads
         self._shards = self._open_for_writing(shards or DEFAULT_SHARDS) if writable else self._open_for_reading()
@@ -109,9 +113,8 @@ class SearchIndex:
             marker = {"format": FORMAT, "shards": count, "engine": f"tantivy {_VERSION}"}
             (self.path / MARKER).write_text(json.dumps(marker))
             self.created = True
-        threads = self._threads or min(os.cpu_count() or 1, 8)
-        for shard in shards:
-            shard.open_writer(self._heap_bytes // len(shards), max(1, threads // len(shards)))
+        self._shards = shards
+        self._open_writers()
         return shards
 
     def _route(self, key: str) -> int:
@@ -148,6 +151,12 @@ class SearchIndex:
         (a catalog walk's others) cost about a millisecond a call. A tantivy delete reaches only
         documents added before it, so a chunk's deletes go first, then its documents (a key twice
         in a chunk: its last one)."""
+        with self._write_lock:
+            if self._child is not None:
+                return self._child.upsert(docs)
+            return self._upsert(docs)
+
+    def _upsert(self, docs: Iterable[SearchDoc]) -> int:
         count, rest = 0, iter(docs)
         with self._writing() as (writers, touched):
             while chunk := list(itertools.islice(rest, _UPSERT_CHUNK)):
@@ -166,6 +175,12 @@ class SearchIndex:
     def delete(self, keys: Iterable[str]) -> int:
         """Remove the entities ``"model:org/name"``...; one commit. Returns how many were there."""
         wanted = list(dict.fromkeys(keys))
+        with self._write_lock:
+            if self._child is not None:
+                return self._child.delete(wanted)
+            return self._delete(wanted)
+
+    def _delete(self, wanted: list[str]) -> int:
         with self._writing() as (writers, touched):
             count = 0
             for key in wanted:
@@ -180,6 +195,12 @@ class SearchIndex:
     def rebuild(self, docs: Iterable[SearchDoc]) -> int:
         """Make ``docs`` the whole index, one commit a shard (readers see the old index until
         then), and wait for the segments to be merged. Returns how many documents were added."""
+        with self._write_lock:
+            if self._child is not None:
+                return self._child.rebuild(docs)
+            return self._rebuild(docs)
+
+    def _rebuild(self, docs: Iterable[SearchDoc]) -> int:
         with self._writing(merge=True) as (writers, touched):
             for writer in writers:
                 writer.delete_all_documents()
@@ -189,6 +210,48 @@ class SearchIndex:
                 writers[self._route(doc.key)].add_document(to_document(doc))
                 count += 1
             return count
+
+    @contextlib.contextmanager
+    def writer_process(self) -> Iterator[None]:
+        """Until the block ends, this index's writes are made by a child process (see
+        :mod:`._writer`): for a bulk writer beside busy threads, as a catalog's full walk is.
+        Blocks at once (the types' walks) share one child; the last one's end closes it and
+        takes the writer back. Writes are refused after a failure to start it, as before it."""
+        with self._write_lock:
+            if self._child is None:
+                self._start_child()
+            self._child_users += 1
+        try:
+            yield
+        finally:
+            with self._write_lock:
+                self._child_users -= 1
+                if self._child_users == 0:
+                    self._stop_child()
+
+    def _start_child(self) -> None:
+        with self._lock:
+            self._check_open()
+            if not all(shard.writer is not None for shard in self._shards):
+                raise ReadOnlyStoreError(f"the search index in {self.path} is open read-only")
+            self._let_go_of_writers()
+            try:
+                self._child = WriterProcess(self.path, heap_bytes=self._heap_bytes, threads=self._threads)
+            except BaseException:
+                self._open_writers()
+                raise
+
+    def _stop_child(self, *, take_back: bool = True) -> None:
+        """Close the child (a search then sees its last commit: its ``meta.json`` changed) and,
+        ``take_back``, open this process's writers again."""
+        child, self._child = self._child, None
+        try:
+            if child is not None:
+                child.close()
+        finally:
+            if take_back:
+                with self._lock:
+                    self._open_writers()
 
     @contextlib.contextmanager
     def _writing(self, merge: bool = False) -> Iterator[tuple[list[tantivy.IndexWriter], set[int]]]:
@@ -208,11 +271,22 @@ class SearchIndex:
             for i in sorted(touched):
                 ready[i].commit()
             if merge:
-                threads = max(1, (self._threads or min(os.cpu_count() or 1, 8)) // len(self._shards))
-                for shard, writer in zip(self._shards, ready):
-                    writer.wait_merging_threads()  # it ends the writer: take the lock again
-                    shard.open_writer(self._heap_bytes // len(self._shards), threads)
+                self._let_go_of_writers()  # waits for the merges; it ends the writers: take the lock again
+                self._open_writers()
             self.reload()
+
+    def _open_writers(self) -> None:
+        threads = self._threads or min(os.cpu_count() or 1, 8)
+        for shard in self._shards:
+            shard.open_writer(self._heap_bytes // len(self._shards), max(1, threads // len(self._shards)))
+
+    def _let_go_of_writers(self) -> None:
+        """Wait for the merges under way; the writers end and their locks are free."""
+        for shard in self._shards:
+            if shard.writer is not None:
+                with contextlib.suppress(ValueError):
+                    shard.writer.wait_merging_threads()
+                shard.writer = None
 
     # -- reading -----------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchPage:
@@ -304,12 +378,12 @@ class SearchIndex:
 
     def close(self) -> None:
         """Let go of the writer locks (after the merges under way end); reads are refused after."""
+        with self._write_lock:
+            if self._child is not None:
+                self._child_users = 0
+                self._stop_child(take_back=False)
         with self._lock:
-            for shard in self._shards:
-                if shard.writer is not None:
-                    with contextlib.suppress(ValueError):
-                        shard.writer.wait_merging_threads()
-                    shard.writer = None
+            self._let_go_of_writers()
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
             self._closed = True
