@@ -154,8 +154,29 @@ def _cpu_s() -> float:
     """This process's CPU seconds and its ended children's (the search index's writer process)."""
     import resource
 
-    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + _children_cpu_s()
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _writer_start_cpu_s() -> float:
+    """CPU seconds of the search writer process that start and end alone cost (imports, opening
+    an empty index), taken off a walk's writer CPU so that a page's share is the pages' own."""
+    import tempfile
+
+    from hf_ipfs_scraper.search import SearchIndex
+
+    with tempfile.TemporaryDirectory() as folder, SearchIndex(folder, writable=True) as index:
+        before = _children_cpu_s()
+        with index.writer_process():
+            pass
+        return _children_cpu_s() - before
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -383,8 +404,14 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog", back_after: 
         # The indexing thread's own CPU (what the projection queues behind the GIL): a full walk's
         # documents go into tantivy in the index's writer process, on the other core.
         setattr(indexer, "_index", timed("search documents", indexer._index, time.thread_time))
+        writer_cpu: dict[str, float] = {}  # the search writer process's CPU, less its start (one a walk here)
         if mode == "sequential":
-            summaries = [s for t in TYPES for s in mirror.catalog([t])]
+            start_cpu = _writer_start_cpu_s()
+            summaries = []
+            for t in TYPES:
+                before = _children_cpu_s()
+                summaries += mirror.catalog([t])
+                writer_cpu[t] = max(0.0, _children_cpu_s() - before - start_cpu)
         else:
             summaries = mirror.catalog()
         t2, cpu2 = time.perf_counter(), _cpu_s()
@@ -399,6 +426,7 @@ def child_walk(out_dir: Path, endpoint: str, mode: str = "catalog", back_after: 
             "changed": s.changed, "gone": len(s.gone), "renamed": len(s.renamed), "requests": s.requests,
             "seconds": s.seconds, "http_s": http_s[s.repo_type], "parts_s": dict(parts[s.repo_type]),
             "fetch_s": fetch_s[s.repo_type], "handle_s": handle_s[s.repo_type],
+            "writer_cpu_s": writer_cpu.get(s.repo_type, 0.0),
         }
     db = out_dir / "state.sqlite"
     return {
@@ -436,7 +464,8 @@ class Stream:
     pages: int
     parse_s: float
     handle_s: float
-    index_s: float = 0.0  # the search documents made and committed at the walk's end, a page's share
+    index_s: float = 0.0  # the indexing thread's CPU (the documents made and sent), a page's share
+    writer_s: float = 0.0  # the search writer process's CPU (tantivy's documents, the commit), a page's share
     server_s: float | None = None  # the Hub's answer time for this type's pages, when not simulate()'s
 
 
@@ -456,7 +485,8 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
     one has that many: the lanes share the listing's pages, each with its own read-ahead and
     writer, plus ``meeting`` pages both fetch where they meet. The client's CPU work of every thread is one
     FIFO resource (the GIL, and the state store's one writer), each job whole in turn (the
-    indexing thread's batch of twenty pages too): a conservative model, since SQLite's own work
+    indexing thread's batch of twenty pages too; the search writer process's work on that batch
+    is a second resource, the other core): a conservative model, since SQLite's own work
     does not hold the GIL and the GIL slices a long job finely (a run of step 1b at 30 pages:
     measured 18.6 s, predicted 18.7 s as it is, 16.6 s with the batches queued a page at a time).
     The limiter is asked without blocking (its ``_delay``/``_grant`` at the event's virtual time)
@@ -479,7 +509,7 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
             for _ in range(st.pages):
                 limiter.acquire("api", scraper=handle).release()  # alone: blocking is right here
                 now[0] += _server(st, server_s) + st.parse_s + st.handle_s
-            now[0] += st.pages * st.index_s  # the walk as it was indexed all of it at its end
+            now[0] += st.pages * (st.index_s + st.writer_s)  # the walk as it was indexed all of it at its end
             limiter.unregister(handle)
         return now[0]
     share = limiter.register("catalog", paced=paced)  # Mirror.catalog's one scraper, the types its parts
@@ -489,7 +519,7 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
     lane_of: list[int] = list(range(len(streams)))  # lane -> its stream; lane i < len(streams) is the front
     writer_free, taken = [0.0] * len(streams), [0] * len(streams)
     ended = [0.0] * len(streams)
-    cpu_free, seq = 0.0, 0
+    cpu_free, writer_busy, seq = 0.0, 0.0, 0
     events: list[tuple[float, int, int, str]] = []
 
     def push(t: float, lane: int, kind: str) -> None:
@@ -542,8 +572,11 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
             writer_free[lane], ended[i] = cpu_free, max(ended[i], cpu_free)
             done = st.pages - left[i]
             if done % batch_pages == 0 or left[i] == 0:  # the indexing thread's commit: CPU, not the writer's
-                cpu_free += ((done - 1) % batch_pages + 1) * st.index_s  # the pages since the last one
-                ended[i] = cpu_free
+                batch = (done - 1) % batch_pages + 1  # the pages since the last one
+                cpu_free += batch * st.index_s
+                # then the writer process, on a core of its own, one batch at a time (all types')
+                writer_busy = max(cpu_free, writer_busy) + batch * st.writer_s
+                ended[i] = writer_busy
             if left[i] == 0:
                 limiter.unregister(handles[i])
     return max(ended)
@@ -571,7 +604,8 @@ def projection(args: argparse.Namespace, client: dict[str, dict[str, float]], me
 
     hub = {"model": args.hub_models, "dataset": args.hub_datasets, "space": args.hub_spaces}
     requests = {t: _pages(n) for t, n in hub.items()}
-    streams = [Stream(requests[t], client[t]["parse_s"], client[t]["handle_s"], client[t]["index_s"]) for t in TYPES]
+    streams = [Stream(requests[t], client[t]["parse_s"], client[t]["handle_s"], client[t]["index_s"],
+                      client[t]["writer_s"]) for t in TYPES]
     plans = {"anonymous": "anonymous", "token (free)": "free", "token (pro)": "pro"}
     servers = sorted({*SERVER_S_TABLE, args.server_seconds_per_page})
     table = []
@@ -810,7 +844,8 @@ def _client(w: dict[str, Any]) -> dict[str, float]:
     the Hub), the rest of fetching it (``parse_s``: JSON, records), the writer's (``handle_s``)."""
     pages = max(1, w["pages"])
     return {"http_s": w["http_s"] / pages, "parse_s": max(0.0, w["fetch_s"] - w["http_s"]) / pages,
-            "handle_s": w["handle_s"] / pages, "index_s": w["parts_s"].get("search documents", 0.0) / pages}
+            "handle_s": w["handle_s"] / pages, "index_s": w["parts_s"].get("search documents", 0.0) / pages,
+            "writer_s": w.get("writer_cpu_s", 0.0) / pages}
 
 
 def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: TextIO) -> dict[str, Any]:
@@ -899,7 +934,7 @@ def report_overlap(before: dict[str, Any], now: dict[str, Any], latency: float, 
     client = {t: _client(before["walks"][t]) for t in TYPES}
     pages = {t: before["walks"][t]["pages"] for t in TYPES}
     streams = [Stream(pages[t], client[t]["parse_s"], client[t]["handle_s"], client[t]["index_s"],
-                      server_s=client[t]["http_s"]) for t in TYPES]
+                      client[t]["writer_s"], server_s=client[t]["http_s"]) for t in TYPES]
     predicted = {mode: simulate("anonymous", streams, 0.0, concurrent=mode == "catalog", quota=UNLIMITED,
                                 back_after=back_after) for mode in ("sequential", "catalog")}
     say(f"Read-ahead and the types at once (step 1b): a generated Hub of {sum(pages.values())} pages "
@@ -918,7 +953,8 @@ def report_overlap(before: dict[str, Any], now: dict[str, Any], latency: float, 
     say()
     say("seconds a page in the baseline (uncontended; the projection's client side): "
         + "; ".join(f"{t}s: emulator {c['http_s']:.3f}, parse {c['parse_s']:.3f}, write {c['handle_s']:.3f}, "
-                    f"search at the end {c['index_s']:.3f}" for t, c in client.items()))
+                    f"search at the end {c['index_s']:.3f} + its writer process {c['writer_s']:.3f}"
+                    for t, c in client.items()))
     return {"rows": rows, "client": client, "latency": latency, "pages": pages,
             "speedup": before["catalog_s"] / now["catalog_s"]}
 
@@ -972,7 +1008,7 @@ def report_projection(p: dict[str, Any], out: TextIO) -> None:
         f"requests ({p['asked']:,} in all, where the lanes meet included) may start after "
         f"{p['anonymous_floor_min']:.0f} min (the quota's floor)")
     say("client seconds a page (step 1b's baseline): "
-        + ", ".join(f"{t}s parse {c['parse_s']:.3f} + write {c['handle_s']:.3f} + search {c['index_s']:.3f}"
+        + ", ".join(f"{t}s parse {c['parse_s']:.3f} + write {c['handle_s']:.3f} + search {c['index_s']:.3f} (+ {c['writer_s']:.3f} in the writer process)"
                     for t, c in p["client"].items()))
     m = p["meeting"]
     say(f"where two lanes meet: {m['pages']} page(s) asked beyond ceil(N/1000) (step 1b: its {m['listings']} "
