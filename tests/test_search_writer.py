@@ -4,8 +4,9 @@ the parent, and the writer taken back when the block ends (or the child dies).""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import subprocess
+import sys
 import signal
 import threading
 from pathlib import Path
@@ -26,8 +27,15 @@ def _doc(i: int, **changes: object) -> SearchDoc:
     return SearchDoc(**fields)  # type: ignore[arg-type]
 
 
-def _children() -> list[multiprocessing.process.BaseProcess]:
-    return [p for p in multiprocessing.active_children() if p.name == "hf-ipfs-search-writer"]
+def _alive(pid: int | None) -> bool:
+    """Whether ``pid`` runs (not yet reaped: a zombie counts as ended)."""
+    if pid is None:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def _locked(path: Path) -> bool:
@@ -49,14 +57,16 @@ def test_writes_in_the_child_equal_writes_in_process(tmp_path: Path) -> None:
         here.upsert(docs)
         here.upsert([_doc(5, readme="now about llama")])
         here.delete(["model:org1/bert-8", "model:nobody/none"])
+        assert there.writer_pid is None
         with there.writer_process():
-            assert len(_children()) == 1
+            assert there.writer_pid is not None and there.writer_pid != os.getpid()
             assert there.upsert(docs) == 300
             assert there.upsert([_doc(5, readme="now about llama")]) == 1
             assert there.delete(["model:org1/bert-8", "model:nobody/none"]) == 1
             assert _locked(tmp_path / "there")  # by the child: this process let go of it
             assert _keys(there) == _keys(here) and _keys(there, "llama") == ["model:org5/bert-5"]
-        assert _children() == []
+            child = there.writer_pid
+        assert there.writer_pid is None and not _alive(child)
         assert there.upsert([_doc(1000)]) == 1  # the writer is this process's again
         assert there.count() == here.count() + 1 == 300
         with there.writer_process():
@@ -66,23 +76,23 @@ def test_writes_in_the_child_equal_writes_in_process(tmp_path: Path) -> None:
 
 def test_concurrent_blocks_share_one_child(tmp_path: Path) -> None:
     with SearchIndex(tmp_path / "s", writable=True) as index:
-        inside, go = threading.Barrier(4), threading.Event()  # the three and this one
+        inside = threading.Barrier(3)
+        seen: list[int | None] = []
 
         def writer(start: int) -> None:
             with index.writer_process():
-                inside.wait(60)
-                go.wait(10)
+                inside.wait(60)  # all three blocks open at once
+                seen.append(index.writer_pid)
                 index.upsert(_doc(i) for i in range(start, start + 50))
+                inside.wait(60)
 
         threads = [threading.Thread(target=writer, args=(n * 50,)) for n in range(3)]
         for t in threads:
             t.start()
-        inside.wait(60)
-        assert len(_children()) == 1
-        go.set()
         for t in threads:
-            t.join(30)
-        assert _children() == [] and index.count() == 150
+            t.join(60)
+        assert len(seen) == 3 and len(set(seen)) == 1 and seen[0] is not None
+        assert index.writer_pid is None and not _alive(seen[0]) and index.count() == 150
 
 
 def test_a_failed_write_in_the_child_is_raised_here_and_rolled_back(tmp_path: Path) -> None:
@@ -97,21 +107,20 @@ def test_a_failed_write_in_the_child_is_raised_here_and_rolled_back(tmp_path: Pa
 
 def test_ctrl_c_is_the_parents_to_handle(tmp_path: Path) -> None:
     with SearchIndex(tmp_path / "s", writable=True) as index, index.writer_process():
-        (child,) = _children()
-        assert child.pid is not None
-        os.kill(child.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole process group
+        child = index.writer_pid
+        assert child is not None
+        os.kill(child, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole process group
         assert index.upsert([_doc(1)]) == 1
-        assert child.is_alive()
+        assert _alive(child) and index.writer_pid == child
 
 
 def test_a_killed_child_fails_the_write_and_the_block_takes_the_writer_back(tmp_path: Path) -> None:
     with SearchIndex(tmp_path / "s", writable=True) as index:
         with pytest.raises(StoreError, match="writer process ended"), index.writer_process():
             index.upsert([_doc(1)])
-            (child,) = _children()
-            assert child.pid is not None
-            os.kill(child.pid, signal.SIGKILL)
-            child.join(10)
+            child = index.writer_pid
+            assert child is not None
+            os.kill(child, signal.SIGKILL)
             index.upsert([_doc(2)])
         assert index.upsert([_doc(3)]) == 1 and _keys(index) == ["model:org1/bert-1", "model:org3/bert-3"]
 
@@ -123,3 +132,19 @@ def test_a_reader_has_no_writer_to_hand_over_and_a_second_writer_meets_the_child
                 pass
         with pytest.raises(StoreLockedError):
             SearchIndex(tmp_path / "s", writable=True)
+
+
+def test_a_script_with_no_main_guard_can_use_it(tmp_path: Path) -> None:
+    """The child is a fresh interpreter, not multiprocessing's spawn (which would run this script
+    again in the child, and fail)."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from hf_ipfs_scraper.search import SearchDoc, SearchIndex\n"
+        f"with SearchIndex({str(tmp_path / 's')!r}, writable=True) as index, index.writer_process():\n"
+        "    index.upsert([SearchDoc('model', 'a/b', 'a', None, (), 'text', None, None, False, None, None, 0, 0)])\n"
+        "    print('upserted in', 'another process' if index.writer_pid else 'this one')\n"
+        "print(SearchIndex(" + repr(str(tmp_path / "s")) + ").count())\n")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["upserted in another process", "1"]

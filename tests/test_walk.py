@@ -101,11 +101,12 @@ def test_a_refresh_costs_the_changed_pages_and_equals_a_new_full_walk(emu, confi
         for repo_id in changed:
             emu.update_file(repo_id, "notes.txt", b"a new revision\n")
         emu.reset_counts()
-        real, writers = mirror.state.walk_page, []
-        mirror.state.walk_page = lambda *a, **kw: writers.append(_writer_processes()) or real(*a, **kw)  # type: ignore[method-assign]
+        assert mirror.search is not None
+        upsert, writers = mirror.search.upsert, []
+        mirror.search.upsert = lambda docs: writers.append(mirror.search.writer_pid) or upsert(docs)  # type: ignore[method-assign,union-attr]
         refresh = _walk(mirror)
     assert refresh.kind == "refresh" and refresh.changed == 2
-    assert writers == [0, 0]  # a refresh's few documents are not worth a process
+    assert writers == [None]  # a refresh's few documents are not worth a process
     assert emu.counts["list"] == 2  # the newest page, then one all unchanged: stop
     fresh = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(tmp_path / "fresh")})
     with Mirror(fresh) as mirror:
@@ -183,29 +184,21 @@ def _all_listed(config: Config) -> dict[str, set[str]]:
         return {t: {e.id for e in state.iter_entities(t)} for t in ("model", "dataset", "space")}
 
 
-def _writer_processes() -> int:
-    import multiprocessing
-
-    return sum(p.name == "hf-ipfs-search-writer" for p in multiprocessing.active_children())
-
-
 def test_the_catalog_walks_the_types_at_once(three_types) -> None:
     emu, config = three_types
     with Mirror(config) as mirror:
+        assert mirror.search is not None
         written: list[str] = []
-        writers: list[int] = []
-        real = mirror.state.walk_page
-
-        def write(walk, *args, **kwargs):  # type: ignore[no-untyped-def]
-            written.append(walk.type)
-            writers.append(_writer_processes())
-            return real(walk, *args, **kwargs)
-
-        mirror.state.walk_page = write  # type: ignore[method-assign]
+        writers: list[int | None] = []
+        real, upsert = mirror.state.walk_page, mirror.search.upsert
+        mirror.state.walk_page = lambda walk, *a, **kw: written.append(walk.type) or real(walk, *a, **kw)  # type: ignore[method-assign]
+        mirror.search.upsert = lambda docs: writers.append(mirror.search.writer_pid) or upsert(docs)  # type: ignore[method-assign,union-attr]
         summaries = mirror.catalog()
-        assert _writer_processes() == 0  # the search writer is this process's again
-        assert max(writers) == 1  # one writer process for the three full walks' search documents
-        assert mirror.search is not None and mirror.search.count() == sum(s.listed for s in summaries)
+        assert mirror.search.writer_pid is None  # the search writer is this process's again
+        # each type's documents went in through a writer process (the walks' blocks share one while
+        # they overlap: test_search_writer.py); this process writes again after
+        assert len(writers) == 3 and None not in writers
+        assert mirror.search.count() == sum(s.listed for s in summaries)
     assert [s.repo_type for s in summaries] == ["model", "dataset", "space"]  # in the order asked
     assert all(s.status == "completed" and s.pages >= 3 for s in summaries)
     last_model = max(i for i, t in enumerate(written) if t == "model")

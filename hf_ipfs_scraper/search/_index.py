@@ -229,6 +229,13 @@ class SearchIndex:
                 if self._child_users == 0:
                     self._stop_child()
 
+    @property
+    def writer_pid(self) -> int | None:
+        """The process id of the writer process while one writes for this index (None: this
+        process writes, or nobody)."""
+        child = self._child
+        return child.pid if child is not None else None
+
     def _start_child(self) -> None:
         with self._lock:
             self._check_open()

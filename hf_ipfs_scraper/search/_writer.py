@@ -15,9 +15,12 @@ loses that batch's uncommitted documents, as an in-process writer would.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
+import os
 import pickle
 import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
@@ -28,6 +31,7 @@ from ..errors import StoreError
 from ._model import SearchDoc
 
 _CHUNK = 2_000  # documents a message: the child makes documents while the next chunk comes
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding hf_ipfs_scraper/
 
 
 class WriterProcess:
@@ -35,19 +39,33 @@ class WriterProcess:
     ``SearchIndex``'s (each committed before it returns), one at a time."""
 
     def __init__(self, path: Path, *, heap_bytes: int, threads: int) -> None:
-        context = multiprocessing.get_context("spawn")  # not fork: the parent has threads
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, str(path), heap_bytes, threads),
-                                        name="hf-ipfs-search-writer", daemon=True)
+        # A plain subprocess over a socket pair, not multiprocessing: its spawn imports the
+        # parent's __main__ again, which breaks a user's script with no `if __name__` guard.
+        here, there = socket.socketpair()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (_PACKAGE_ROOT, os.environ.get("PYTHONPATH"))))}
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", "from hf_ipfs_scraper.search._writer import main; main()",
+                 str(there.fileno()), str(path), str(heap_bytes), str(threads)],
+                pass_fds=(there.fileno(),), env=env, stdin=subprocess.DEVNULL)
+        except BaseException:
+            here.close()
+            raise
+        finally:
+            there.close()
+        self._conn = Connection(here.detach())
         self._lock = threading.Lock()
         self._closed = False
-        self._process.start()
-        child.close()
         try:
             self._reply()  # the child opened the index, or why not (its writer lock held elsewhere)
         except BaseException:
-            self._process.join(5)
+            self._conn.close()
+            self._end()
             raise
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def upsert(self, docs: Iterable[SearchDoc]) -> int:
         return int(self._stream("upsert", docs))
@@ -71,10 +89,14 @@ class WriterProcess:
                 self._reply()
             finally:
                 self._conn.close()
-                self._process.join(30)
-                if self._process.is_alive():
-                    self._process.kill()
-                    self._process.join()
+                self._end()
+
+    def _end(self) -> None:
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
 
     def _stream(self, op: str, docs: Iterable[SearchDoc]) -> Any:
         with self._lock:
@@ -103,16 +125,26 @@ class WriterProcess:
         return value
 
     def _died(self) -> StoreError:
-        self._process.join(5)
-        return StoreError(f"the search index's writer process ended (exit code {self._process.exitcode})")
+        try:
+            code: int | None = self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            code = None
+        return StoreError(f"the search index's writer process ended (exit code {code})")
+
+
+def main() -> None:
+    """The child's entry: ``<socket fd> <index path> <heap bytes> <threads>``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    fd, path, heap_bytes, threads = sys.argv[1:5]
+    with Connection(int(fd)) as conn:
+        _serve(conn, path, int(heap_bytes), int(threads))
 
 
 def _serve(conn: Connection, path: str, heap_bytes: int, threads: int) -> None:
-    """The child: open the index for writing, then do what the parent sends until it says close
-    (or is gone)."""
+    """Open the index for writing, then do what the parent sends until it says close (or is
+    gone)."""
     from ._index import SearchIndex  # here: the module imports this one
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     try:
         index = SearchIndex(path, writable=True, heap_bytes=heap_bytes, threads=threads)
     except BaseException as exc:  # noqa: BLE001 - the parent raises it
