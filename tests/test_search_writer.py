@@ -9,6 +9,7 @@ import subprocess
 import sys
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,19 @@ def test_a_failed_write_in_the_child_is_raised_here_and_rolled_back(tmp_path: Pa
                 index.upsert([_doc(2), _doc(3, size_bytes=2**70), _doc(4)])
             assert index.upsert([_doc(5)]) == 1  # the child goes on
             assert _keys(index) == ["model:org1/bert-1", "model:org5/bert-5"]  # nothing of the failed batch
+
+
+def test_a_source_of_documents_that_fails_midway_leaves_nothing_of_it(tmp_path: Path) -> None:
+    def failing() -> Iterator[SearchDoc]:
+        yield from (_doc(i) for i in range(2, 4_500))  # more than one message's worth went over
+        raise KeyboardInterrupt
+
+    with SearchIndex(tmp_path / "s", writable=True) as index, index.writer_process():
+        index.upsert([_doc(1)])
+        with pytest.raises(KeyboardInterrupt):
+            index.upsert(failing())
+        assert index.upsert([_doc(5)]) == 1  # the conversation is still in step
+        assert _keys(index) == ["model:org1/bert-1", "model:org5/bert-5"]
 
 
 def test_ctrl_c_is_the_parents_to_handle(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ loses that batch's uncommitted documents, as an in-process writer would.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pickle
@@ -102,7 +103,16 @@ class WriterProcess:
         with self._lock:
             self._send((op, None))
             rest = iter(docs)
-            while chunk := list(itertools.islice(rest, _CHUNK)):
+            while True:
+                try:
+                    chunk = list(itertools.islice(rest, _CHUNK))
+                except BaseException:  # the documents' source failed (or Ctrl-C): the child rolls back
+                    self._send(("abort", None))
+                    with contextlib.suppress(_Aborted):
+                        self._reply()
+                    raise
+                if not chunk:
+                    break
                 self._send(("more", chunk))
             self._send(("end", None))
             return self._reply()
@@ -186,14 +196,20 @@ class _Incoming:
     def __iter__(self) -> Iterator[SearchDoc]:
         while not self._ended:
             op, chunk = self._conn.recv()
-            if op == "end":
+            if op in ("end", "abort"):
                 self._ended = True
+                if op == "abort":
+                    raise _Aborted("the parent stopped sending the documents")
                 return
             yield from chunk
 
     def drain(self) -> None:
         for _ in self:
             pass
+
+
+class _Aborted(Exception):
+    """The parent's source of documents failed midway: what the child took is rolled back."""
 
 
 def _send_error(conn: Connection, exc: BaseException) -> None:
