@@ -138,7 +138,9 @@ def _memory() -> dict[str, float]:
     this address space's VmHWM / VmRSS."""
     import resource
 
-    found = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    found = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+             # the largest ended child's: in the walking process, the search index's writer process
+             "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
     try:
         with open("/proc/self/status") as fh:
             for line in fh:
@@ -928,7 +930,8 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
     mem, emu_mem = walk["memory_end"], walk["emulator"]["memory"]
     say()
     say(f"walking process: peak RSS {mem['peak_rss_mb']:.0f} MB (VmHWM {mem.get('vmhwm_mb', 0):.0f}; "
-        f"{walk['memory_open']['peak_rss_mb']:.0f} MB once the Mirror was open, before the walk), CPU "
+        f"{walk['memory_open']['peak_rss_mb']:.0f} MB once the Mirror was open, before the walk); its search "
+        f"writer process's peak RSS {mem.get('children_peak_rss_mb', 0):.0f} MB; CPU of both "
         f"{walk['cpu_s']:.1f} s ({walk['cpu_s'] / max(1, total_pages):.3f} s a page); state.sqlite {walk['state_bytes'] / 2**20:,.0f} MiB; search index "
         f"{walk['search_docs']:,} documents after the walk")
     grew = walk.get("peak_rss_grew_mb", {})
@@ -938,7 +941,8 @@ def report_walk(title: str, walk: dict[str, Any], sizes: dict[str, int], out: Te
         f"{emu_mem.get('vmrss_mb', 0):.0f}), CPU during the walk {walk['emulator']['cpu_s']:.1f} s")
     return {"by_type": numbers, "requests": all_requests, "needed": need_all, "entities": listed,
             "seconds": walk["catalog_s"], "entities_per_s": listed / walk["catalog_s"],
-            "peak_rss_mb": mem["peak_rss_mb"], "vmhwm_mb": mem.get("vmhwm_mb"), "cpu_s": walk["cpu_s"],
+            "peak_rss_mb": mem["peak_rss_mb"], "vmhwm_mb": mem.get("vmhwm_mb"),
+            "writer_process_peak_rss_mb": mem.get("children_peak_rss_mb"), "cpu_s": walk["cpu_s"],
             "cpu_s_per_page": walk["cpu_s"] / max(1, total_pages),
             "emulator_peak_rss_mb": emu_mem["peak_rss_mb"], "search_docs": walk["search_docs"],
             "state_bytes": walk["state_bytes"], "list_bytes_per_page": list_bytes / max(1, total_pages)}
