@@ -216,7 +216,8 @@ class SearchIndex:
         """Until the block ends, this index's writes are made by a child process (see
         :mod:`._writer`): for a bulk writer beside busy threads, as a catalog's full walk is.
         Blocks at once (the types' walks) share one child; the last one's end closes it and
-        takes the writer back. Writes are refused after a failure to start it, as before it."""
+        takes the writer back. A child that fails to start is raised, and this process's
+        writers are opened again."""
         with self._write_lock:
             if self._child is None:
                 self._start_child()
@@ -238,9 +239,7 @@ class SearchIndex:
 
     def _start_child(self) -> None:
         with self._lock:
-            self._check_open()
-            if not all(shard.writer is not None for shard in self._shards):
-                raise ReadOnlyStoreError(f"the search index in {self.path} is open read-only")
+            self._own_writers()
             self._let_go_of_writers()
             try:
                 self._child = WriterProcess(self.path, heap_bytes=self._heap_bytes, threads=self._threads)
@@ -263,11 +262,7 @@ class SearchIndex:
     @contextlib.contextmanager
     def _writing(self, merge: bool = False) -> Iterator[tuple[list[tantivy.IndexWriter], set[int]]]:
         with self._lock:
-            self._check_open()
-            writers = [shard.writer for shard in self._shards]
-            if not all(writers):
-                raise ReadOnlyStoreError(f"the search index in {self.path} is open read-only")
-            ready = [w for w in writers if w is not None]
+            ready = self._own_writers()
             touched: set[int] = set()
             try:
                 yield ready, touched
@@ -281,6 +276,15 @@ class SearchIndex:
                 self._let_go_of_writers()  # waits for the merges; it ends the writers: take the lock again
                 self._open_writers()
             self.reload()
+
+    def _own_writers(self) -> list[tantivy.IndexWriter]:
+        """This process's writers, one a shard; refused when the index is closed or read-only."""
+        self._check_open()
+        writers = [shard.writer for shard in self._shards]
+        ready = [w for w in writers if w is not None]
+        if len(ready) != len(writers):
+            raise ReadOnlyStoreError(f"the search index in {self.path} is open read-only")
+        return ready
 
     def _open_writers(self) -> None:
         threads = self._threads or min(os.cpu_count() or 1, 8)

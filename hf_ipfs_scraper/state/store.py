@@ -1085,7 +1085,6 @@ def _stamp(when: float) -> str:
     return datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-
 def _without_card(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if metadata is None else {k: v for k, v in metadata.items() if k != "card_data"}
 
