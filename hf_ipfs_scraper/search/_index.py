@@ -27,8 +27,9 @@ import tantivy
 from ..errors import InvalidInputError, ReadOnlyStoreError, StoreError
 from ..state.rows import split_node
 from ._model import SearchDoc, SearchHit, SearchPage, SearchQuery
+from ._narrow import narrowed, worth_narrowing
 from ._query import Compiled, compile_query
-from ._schema import FORMAT, SORT_FIELDS, ZWSP, to_document
+from ._schema import FORMAT, SORT_FIELDS, SORT_VALUES, ZWSP, to_document
 from ._shard import Shard, check_unlocked
 from ._snippet import Words, snippet
 from ._writer import WriterProcess
@@ -318,20 +319,32 @@ class SearchIndex:
         """The first ``want`` hits of all shards in the query's order, as (order value, shard,
         address), and the number of matches (when ``count``)."""
         field, order = _order(q, compiled)
+        schema = self._shards[0].index.schema
 
-        def top(searcher: tantivy.Searcher) -> tantivy.SearchResult:
+        def top(searcher: tantivy.Searcher) -> tuple[list[tuple[Any, tantivy.DocAddress]], int]:
             fetch = max(1, min(want, searcher.num_docs))  # never ask tantivy for more than there is
-            return _engine(lambda: searcher.search(compiled.query, fetch, count=count, order_by_field=field,
-                                                   order=order))
+            if count and field in SORT_VALUES and order == tantivy.Order.Desc:
+                total = searcher.num_docs if compiled.everything else _total(_engine(lambda: searcher.search(
+                    tantivy.Query.const_score_query(compiled.query, 0.0), 1, count=True)))
+                if worth_narrowing(total, searcher.num_docs, fetch):
+                    hits = _engine(lambda: narrowed(searcher, schema, None if compiled.everything else compiled.query,
+                                                    field, fetch))
+                    if hits is not None:
+                        return hits, total
+                return _engine(lambda: searcher.search(compiled.query, fetch, count=False, order_by_field=field,
+                                                       order=order)).hits, total
+            result = _engine(lambda: searcher.search(compiled.query, fetch, count=count, order_by_field=field,
+                                                     order=order))
+            return result.hits, _total(result)
 
         results = self._map(top, searchers)
-        merged = [(value, i, rank, address) for i, result in enumerate(results)
-                  for rank, (value, address) in enumerate(result.hits)]
+        merged = [(value, i, rank, address) for i, (hits, _) in enumerate(results)
+                  for rank, (value, address) in enumerate(hits)]
         if field is None:  # by score, best first; equal scores by shard, then by rank in it
             merged.sort(key=lambda m: (-m[0], m[1], m[2]))
         else:  # "<value> <key>": unique, so one total order
             merged.sort(key=lambda m: m[0], reverse=order == tantivy.Order.Desc)
-        return [(m[0], m[1], m[3]) for m in merged[:want]], sum(_total(r) for r in results)
+        return [(m[0], m[1], m[3]) for m in merged[:want]], sum(total for _, total in results)
 
     def _run(self, searchers: list[tantivy.Searcher], compiled: Compiled,
              q: SearchQuery) -> tuple[list[SearchHit], int]:

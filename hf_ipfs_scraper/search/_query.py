@@ -36,11 +36,13 @@ _ONLY_EXCLUDING = "Only excluding terms given"
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    """The text part (for snippets and scores), the whole query (text and filters), and warnings."""
+    """The text part (for snippets and scores), the whole query (text and filters), warnings, and
+    whether it matches every document (no text, no filter: its count is the index's)."""
 
     text: tantivy.Query | None
     query: tantivy.Query
     warnings: tuple[str, ...]
+    everything: bool = False
 
 
 def prepare_text(text: str) -> str:
@@ -88,7 +90,9 @@ def _parse(index: tantivy.Index, text: str, conjunction: bool) -> tuple[tantivy.
 def filters(schema: tantivy.Schema, q: SearchQuery) -> list[tantivy.Query]:
     """One query per filter of ``q``; a document must match them all."""
     found: list[tantivy.Query] = []
-    if q.types:
+    if len(set(q.types)) == 1:  # a term's postings are skipped through; a term set is read whole into a bitset
+        found.append(tantivy.Query.term_query(schema, "type", q.types[0]))
+    elif q.types:
         found.append(tantivy.Query.term_set_query(schema, "type", sorted(set(q.types))))
     if q.size_gte is not None or q.size_lte is not None:
         found.append(tantivy.Query.range_query(schema, "size_bytes", tantivy.FieldType.Integer,
@@ -116,7 +120,7 @@ def compile_query(index: tantivy.Index, q: SearchQuery, *, conjunction: bool = T
         text_query, warnings = parse_text(index, q.text, conjunction=conjunction)
     must = [text_query] if text_query is not None else []
     must += [tantivy.Query.const_score_query(f, 0.0) for f in filters(index.schema, q)]
-    if not must:
-        must = [tantivy.Query.all_query()]  # not beside filters: intersecting with it costs a visit a document
+    if not must:  # all_query is not put beside filters: intersecting with it costs a visit a document
+        return Compiled(None, tantivy.Query.all_query(), tuple(warnings), everything=True)
     query = must[0] if len(must) == 1 else tantivy.Query.boolean_query([(tantivy.Occur.Must, m) for m in must])
     return Compiled(text_query, query, tuple(warnings))
