@@ -14,6 +14,7 @@ if _typing.TYPE_CHECKING:
     from .catalog import Catalog
     from .config import Config, load_config
     from .errors import (
+        ArchiveWriteError,
         BlockNotFoundError,
         HubError,
         IntegrityError,
@@ -28,6 +29,7 @@ if _typing.TYPE_CHECKING:
         ReadOnlyStoreError,
         StoreError,
         StoreLockedError,
+        TransientHubError,
     )
     from .ipfs.cid import CID
     from .ipfs.fsimport import AddedEntry, AddResult
@@ -44,6 +46,7 @@ _EXPORTS = {
     "Catalog": ".catalog",
     "Config": ".config",
     "load_config": ".config",
+    "ArchiveWriteError": ".errors",
     "BlockNotFoundError": ".errors",
     "HubError": ".errors",
     "IntegrityError": ".errors",
@@ -58,6 +61,7 @@ _EXPORTS = {
     "ReadOnlyStoreError": ".errors",
     "StoreError": ".errors",
     "StoreLockedError": ".errors",
+    "TransientHubError": ".errors",
     "CID": ".ipfs.cid",
     "AddedEntry": ".ipfs.fsimport",
     "AddResult": ".ipfs.fsimport",
@@ -80,6 +84,7 @@ _EXPORTS = {
 __all__ = [
     "AddResult",
     "AddedEntry",
+    "ArchiveWriteError",
     "BlockNotFoundError",
     "BytesReceived",
     "CID",
@@ -111,6 +116,7 @@ __all__ = [
     "Storage",
     "StoreError",
     "StoreLockedError",
+    "TransientHubError",
     "load_config",
 ]
 

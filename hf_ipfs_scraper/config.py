@@ -163,7 +163,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hub.max_concurrency", 8, _positive, "Ceiling for concurrent Hub requests (the limiter adapts below it)."),
     Setting("scrape.limit", 10, _positive, "How many top trending repos a run mirrors."),
     Setting("scrape.workers", 4, _positive, "Repos mirrored in parallel."),
-    Setting("scrape.max_attempts", 3, _positive, "A failed repo is retried by later runs until it has failed this often."),
+    Setting("scrape.retry_spacing", "1h", parse_duration, "A failed repo waits this long before a later run tries it again, twice as long after each failure (at most 7 days); it is never given up."),
+    Setting("scrape.retries", 4, _int, "Times a run retries a repo, with backoff, after a failure a retry may cure (5xx, 429, a dropped, cut-short or corrupted answer)."),
     Setting("scrape.shard", "", _shard, "This machine's share of the entities, i/n (e.g. 1/3); empty = all."),
     Setting("filters.include", [], _str_list, "Glob patterns of repo files to keep (empty = all)."),
     Setting("filters.exclude", [], _str_list, "Glob patterns of repo files to leave out."),
@@ -186,6 +187,9 @@ SETTINGS: tuple[Setting, ...] = (
 )
 # Keys that moved: a config file naming the old one gets told the new name.
 _MOVED = {"filters.pipeline_tags": "models.pipeline_tags", "filters.libraries": "models.libraries"}
+# Keys that are gone: a config file naming one gets told why and what took its place.
+_REMOVED = {"scrape.max_attempts": "a failed repo is no longer given up: later runs try it again, further apart "
+                                   "each time (scrape.retry_spacing)"}
 _BY_KEY = {s.key: s for s in SETTINGS}
 
 
@@ -217,7 +221,8 @@ class Config:
     hub_max_concurrency: int
     scrape_limit: int
     scrape_workers: int
-    scrape_max_attempts: int
+    scrape_retries: int
+    scrape_retry_spacing: float
     scrape_shard: Shard | None
     filters_include: tuple[str, ...]
     filters_exclude: tuple[str, ...]
@@ -283,6 +288,8 @@ def load_config(
         for key, value in _flatten(table).items():
             if key in _MOVED:
                 raise ConfigError(f"{path}: {key} is now {_MOVED[key]}; rename the key")
+            if key in _REMOVED:
+                raise ConfigError(f"{path}: {key} was removed: {_REMOVED[key]}; delete the key")
             if key not in _BY_KEY:
                 raise ConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(_BY_KEY)}")
             values[key] = _check(_BY_KEY[key], value, str(path))

@@ -17,9 +17,11 @@ from a bug. Foreign errors are converted at the boundary with ``raise ... from e
     ├── BackendError                      a Kubo daemon or an IPFS Cluster refused or failed a call
     │   ├── BackendUnavailableError       down, unreachable or not answering in time: retry later
     │   └── ReplicationError              not pinned on enough cluster peers in time (with where it stands)
-    └── HubError                          talking to the Hugging Face Hub
-        ├── RepoUnavailableError          gated without access, private, missing: skip it, say why
-        └── IntegrityError                downloaded bytes differ from the Hub's sha256 / git oid
+    ├── HubError                          talking to the Hugging Face Hub
+    │   ├── RepoUnavailableError          gated without access, private, missing: skip it, say why
+    │   └── TransientHubError             5xx, 429, a dropped or cut-short answer: a retry may cure it
+    │       └── IntegrityError            downloaded bytes differ from the Hub's sha256 / git oid
+    └── ArchiveWriteError                 the output directory cannot be written (disk full, I/O error)
 """
 
 from __future__ import annotations
@@ -104,5 +106,24 @@ class RepoUnavailableError(HubError):
         self.reason = reason  # short machine-readable cause: "gated", "not_found", "disabled"
 
 
-class IntegrityError(HubError):
-    """Downloaded bytes do not hash to what the Hub promised; nothing of them is recorded."""
+class TransientHubError(HubError):
+    """A Hub answer a retry may cure: a 5xx, a 429 after the limiter's own retries, a connection
+    dropped or an answer cut short. The run retries the repo with backoff before recording it;
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one. ``retried``: it
+    outlasted huggingface_hub's own retries (its listings retry 5xx, 429 and network errors five
+    times, over about 20 s), so the run does not ask again at once; later runs do."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, retried: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.retried = retried
+
+
+class IntegrityError(TransientHubError):
+    """Downloaded bytes do not hash to what the Hub promised; nothing of them is recorded. Bytes
+    corrupted on the way come right on a new download, so it is retried like a dropped one."""
+
+
+class ArchiveWriteError(HfIpfsError):
+    """Writing the archive failed for a reason no repo is to blame for (disk full, an I/O error, a
+    read-only file system): the run stops, and what was not finished stays pending for the next."""

@@ -129,6 +129,7 @@ class Mirror:
         self.client = HubClient(
             self.config.hub_endpoint, self.config.hub_token or None,
             viewer_endpoint=self.config.datasets_viewer_endpoint, viewer_timeout=self.config.datasets_viewer_timeout,
+            retries=self.config.scrape_retries,
         )
         self.provenance = ProvenanceTracker(self.state)
         self.pipeline = Pipeline(

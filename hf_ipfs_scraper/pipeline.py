@@ -18,18 +18,33 @@ gated base model that is skipped still has its place in the family tree.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
+import sqlite3
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
+import tenacity
+
 from .config import Config
-from .errors import BackendUnavailableError, BlockNotFoundError, HubError, InvalidInputError, RepoUnavailableError
+from .errors import (
+    ArchiveWriteError,
+    BackendError,
+    BackendUnavailableError,
+    BlockNotFoundError,
+    CodecError,
+    HubError,
+    InvalidInputError,
+    RepoUnavailableError,
+    StoreError,
+)
 from .hub.client import HubClient
 from .hub.download import Cancelled
+from .hub.retry import transient_retrying
 from .ipfs.cid import CID
 from .ipfs.importer import Node
 from .layout import repo_dir, write_json, write_text
@@ -45,6 +60,7 @@ from .storage.base import Storage
 logger = logging.getLogger(__name__)
 
 README_TEXT_MAX = 1 << 20  # a README's text is kept in the state store up to this size (else its CID)
+_SPACING_CAP = 7 * 86_400.0  # a repo that keeps failing is still tried at least once a week
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +109,8 @@ class RunSummary:
     files_downloaded: int = 0
     files_reused: int = 0
     bytes_downloaded: int = 0
+    retries: int = 0  # repos asked again within the run after a failure a retry may cure
+    waiting: int = 0  # failed in earlier runs and not yet due again (scrape.retry_spacing)
     requests: dict[str, int] = field(default_factory=dict)
     responses_429: int = 0
     seconds_waited: float = 0.0
@@ -111,11 +129,13 @@ class RunSummary:
             f"run {self.run_id} ({self.repo_type}s) {self.status} in {self.seconds:.1f}s: "
             f"{self.discovered} trending, {self.mirrored} mirrored, {self.unchanged} unchanged, "
             f"{self.skipped} skipped, {self.failed} failed"
+            + (f", {self.waiting} waiting to be retried" if self.waiting else "")
             + (f", {self.other_shards} on other shards" if self.other_shards else ""),
             f"files: {self.files_downloaded} downloaded ({self.bytes_downloaded / 1e6:.1f} MB), "
             f"{self.files_reused} reused; Hub requests: "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.requests.items()))
-            + f"; 429s: {self.responses_429}, waited {self.seconds_waited:.1f}s",
+            + f"; 429s: {self.responses_429}, waited {self.seconds_waited:.1f}s"
+            + (f"; {self.retries} retries" if self.retries else ""),
         ]
         lines += [f"  skipped {repo}: {why}" for repo, why in self.skips]
         lines += [f"  failed  {repo}: {why}" for repo, why in self.failures]
@@ -203,16 +223,14 @@ class Pipeline:
         return summary
 
     def _discover(self, scraper: RepoScraper, limit: int, run_id: int, summary: RunSummary) -> list[RepoRecord]:
-        listed = list(
-            self.client.trending(
-                scraper.repo_type,
-                limit=limit,
-                expand=scraper.expand,
-                record=scraper.record,
+        def trending() -> list[tuple[int, RepoRecord]]:
+            return list(self.client.trending(
+                scraper.repo_type, limit=limit, expand=scraper.expand, record=scraper.record,
                 accept=(lambda r: scraper.rejection(r) is None) if scraper.filters_client_side else None,
                 **scraper.listing_params(),
-            )
-        )
+            ))
+
+        listed = transient_retrying(self.config.scrape_retries, lambda: f"listing trending {scraper.repo_type}s")(trending)
         summary.discovered = len(listed)
         self.state.record_trending(
             run_id,
@@ -239,9 +257,8 @@ class Pipeline:
                     summary.skips.append((record.id, entity.reason or "skipped"))
                     continue
                 self.state.reopen(record.type, record.id)
-            if entity.status == "failed" and entity.attempts >= self.config.scrape_max_attempts:
-                summary.failed += 1
-                summary.failures.append((record.id, f"gave up after {entity.attempts} attempts: {entity.last_error}"))
+            if entity.status == "failed" and entity.retry_at is not None and entity.retry_at > time.time():
+                summary.waiting += 1  # `status` says when, and why
                 continue
             todo.append(record)
         return todo
@@ -276,14 +293,12 @@ class Pipeline:
 
     def _mirror_one(self, scraper: RepoScraper, record: RepoRecord, summary: RunSummary) -> None:
         state = self.state
-        if self._stop.is_set() or not state.claim(
-            record.type, record.id, max_attempts=self.config.scrape_max_attempts
-        ):
+        if self._stop.is_set() or not state.claim(record.type, record.id):
             return
         outcome = "failed"
         try:
             self._check_available(record)
-            self._mirror_files(scraper, record, summary)
+            self._retrying(record, summary)(self._mirror_files, scraper, record, summary)
             outcome = "mirrored"
         except RepoUnavailableError as exc:
             state.mark_skipped(record.type, record.id, f"{exc.reason}: {exc}")
@@ -300,17 +315,51 @@ class Pipeline:
             with self._lock:
                 self._unavailable = self._unavailable or exc
             self._stop.set()
-        except Exception as exc:  # noqa: BLE001 - an entity failure is recorded and the run goes on
+        except (HubError, BackendError, InvalidInputError, CodecError) as exc:  # this repo's: recorded, the run goes on
             message = f"{type(exc).__name__}: {exc}"
             logger.warning("%s %s failed: %s", record.type, record.id, message)
-            state.mark_failed(record.type, record.id, message)
+            state.mark_failed(record.type, record.id, message, retry_at=self._next_try(record))
             with self._lock:
                 summary.failed += 1
                 summary.failures.append((record.id, message))
+        except (OSError, sqlite3.Error, StoreError) as exc:  # the archive's, not this repo's: stop the run
+            self._let_go(record)
+            raise ArchiveWriteError(f"writing the archive in {self.config.output_dir} failed: {exc}; the run "
+                                    f"stopped, and repos not finished stay pending for the next run") from exc
+        except BaseException:  # a bug: its traceback, and the repo back to pending, not left in_progress
+            self._let_go(record)
+            raise
         else:
             with self._lock:
                 summary.mirrored += 1
         self.progress(RepoFinished(record.type, record.id, outcome))
+
+    def _retrying(self, record: RepoRecord, summary: RunSummary) -> tenacity.Retrying:
+        """The repo step retried after a :class:`TransientHubError` (``hub/retry.py``), ``scrape.retries``
+        times; a stop ends the wait at once. Files already verified and stored are reused on a retry."""
+
+        def sleep(seconds: float) -> None:
+            if self._stop.wait(seconds):
+                raise Cancelled(f"{record.id}: stopping")
+
+        def counted() -> None:
+            with self._lock:
+                summary.retries += 1
+
+        return transient_retrying(self.config.scrape_retries, lambda: f"{record.type} {record.id}", sleep=sleep,
+                                  on_retry=counted)
+
+    def _next_try(self, record: RepoRecord) -> float:
+        """When a later run may try a repo that just failed: ``scrape.retry_spacing`` after its first
+        failure at this revision, twice as long after each next one, at most a week."""
+        held = self.state.get(record.type, record.id)
+        failures = held.attempts if held is not None else 1  # this claim counted: 1 on a first failure
+        return time.time() + min(self.config.scrape_retry_spacing * 2 ** max(0, failures - 1), _SPACING_CAP)
+
+    def _let_go(self, record: RepoRecord) -> None:
+        """Put a repo this worker holds back to pending, when the state store can still be written."""
+        with contextlib.suppress(OSError, sqlite3.Error, StoreError):
+            self.state.release(record.type, record.id)
 
     def _check_available(self, record: RepoRecord) -> None:
         """Skip what the listing already says cannot be mirrored, before any request for it."""

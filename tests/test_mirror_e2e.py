@@ -28,6 +28,7 @@ from urllib.parse import unquote
 import pytest
 
 from hf_ipfs_scraper import load_config
+from hf_ipfs_scraper.hub import retry
 from hf_ipfs_scraper.config import Config
 from hf_ipfs_scraper.ipfs.cid import CID
 from hf_ipfs_scraper.ipfs.fsimport import add_path
@@ -608,9 +609,11 @@ def test_corrupt_bytes_fail_that_repo_with_integrity_error_record_nothing_of_the
                                               corrupted_regular_file("vocab.txt", b"token\n" * 5_000)], 10)
     emu = hf_env.use(hub_factory([good, bad_lfs, bad_regular]))
     corrupt(emu, bad_lfs.file("weights.bin"), monkeypatch)
-    config = make_config(emu, tmp_path / "out")
+    monkeypatch.setattr(retry, "FIRST", 0.01)
+    config = make_config(emu, tmp_path / "out", scrape__retries=2, scrape__retry_spacing="0.01s")
     summary = run_mirror(config, limit=5, workers=2)
     assert summary.status == "completed" and (summary.mirrored, summary.failed) == (1, 2), str(summary)
+    assert summary.retries == 4  # corrupted on the way is worth asking again; corrupted at the source stays so
     failures = dict(summary.failures)
     assert set(failures) == {"bad/lfs", "bad/regular"}
     assert "IntegrityError" in failures["bad/lfs"] and "weights.bin: sha256" in failures["bad/lfs"]
@@ -632,10 +635,12 @@ def test_corrupt_bytes_fail_that_repo_with_integrity_error_record_nothing_of_the
         bad_cid = CID.parse(file_cid(bad_bytes, opts))
         pinned = {cid for pin in store.pins() for cid in store.blocks.walk(pin.cid)}
         assert bad_cid not in pinned and store.verify().ok
-    # the next run retries the failed repos (and only them): the listing, their trees, their files
+    # the next run, once they are due, retries the failed repos (and only them): their trees, their files
+    time.sleep(0.05)
     emu.reset_counts()
     again = run_mirror(config, limit=5, workers=2)
-    assert (again.unchanged, again.failed) == (1, 2) and sorted(trees(emu.requests)) == ["bad/lfs", "bad/regular"]
+    assert (again.unchanged, again.failed) == (1, 2)
+    assert sorted(trees(emu.requests)) == ["bad/lfs"] * 3 + ["bad/regular"] * 3  # 1 + scrape.retries each
     assert {p for _r, p, _s in resolves(emu.requests)} == {"weights.bin", "vocab.txt"}  # README reused
 
 

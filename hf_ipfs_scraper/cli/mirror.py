@@ -136,6 +136,9 @@ def _progress(enabled: bool) -> Iterator[Any]:
         data.close()
 
 
+_FAILED_SHOWN = 20
+
+
 def _when(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch)) if epoch else "-"
 
@@ -207,9 +210,13 @@ def _status(args: argparse.Namespace, config: Config) -> int:
         runs = catalog.runs(limit=10)
         counts = catalog.counts()
         walks = catalog.state.walks(limit=6)
+        failed = sorted(catalog.state.iter_entities(status="failed", metadata=False),
+                        key=lambda e: (e.retry_at or 0.0, e.type, e.id))
     if args.json:
         print(json.dumps({"runs": [r.as_dict() for r in runs], "entities": counts,
-                          "walks": [w.as_dict() for w in walks]}, indent=2, default=str))
+                          "walks": [w.as_dict() for w in walks],
+                          "failed": [{"type": e.type, "id": e.id, "failures": e.attempts, "retry_at": e.retry_at,
+                                      "last_error": e.last_error} for e in failed]}, indent=2, default=str))
         return 0
     for repo_type, by_status in counts.items():
         if by_status:
@@ -219,6 +226,12 @@ def _status(args: argparse.Namespace, config: Config) -> int:
     for walk in walks:
         print(f"catalog walk {walk.id} {walk.type}s {walk.kind} {walk.status} started {_when(walk.started_at)}: "
               f"{walk.pages} pages, {walk.listed} listed, {walk.changed} new or changed")
+    for entity in failed[:_FAILED_SHOWN]:  # the soonest due first
+        due = "due now" if not entity.retry_at or entity.retry_at <= time.time() else f"next try {_when(entity.retry_at)}"
+        error = (entity.last_error or "").splitlines()[0][:200] if entity.last_error else "?"
+        print(f"failed {entity.type} {entity.id}: {entity.attempts} failures, {due}: {error}")
+    if len(failed) > _FAILED_SHOWN:
+        print(f"... and {len(failed) - _FAILED_SHOWN} more failed (status --json lists them all)")
     return 0
 
 

@@ -8,6 +8,7 @@ needed; a repo costs one tree request plus one GET per file it does not already 
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ from huggingface_hub.hf_api import DatasetInfo, ModelInfo, SpaceInfo
 from huggingface_hub.hf_api import RepoFile as _ApiRepoFile
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
 
-from ..errors import HubError, RepoUnavailableError
+from ..errors import HubError, RepoUnavailableError, TransientHubError
 from ..records import RepoFile, RepoRecord
 from .download import VerifiedDownload
+from .retry import transient_retrying
 from .viewer import ViewerClient
 
 logger = logging.getLogger(__name__)
@@ -48,10 +50,13 @@ class HubClient:
     """Thin, typed access to the Hub for one endpoint and token."""
 
     def __init__(
-        self, endpoint: str, token: str | None = None, *, viewer_endpoint: str = "", viewer_timeout: float = 10.0
+        self, endpoint: str, token: str | None = None, *, viewer_endpoint: str = "", viewer_timeout: float = 10.0,
+        retries: int = 4,
     ) -> None:
+        """``retries``: times a listing page is asked again after a failure a retry may cure."""
         self.endpoint = endpoint.rstrip("/")
         self.token = token or None
+        self.retries = retries
         self.api = HfApi(endpoint=self.endpoint, token=self.token or False)
         self.viewer = ViewerClient(viewer_endpoint, self.token, timeout=viewer_timeout)
 
@@ -79,7 +84,7 @@ class HubClient:
             "model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces,
         }
         accepted = seen = 0
-        with self._hub_errors(f"listing trending {repo_type}s failed"):
+        with self._hub_errors(f"listing trending {repo_type}s failed", retried=True):
             for cap in (page,) if accept is None or page >= MAX_PAGE else (page, MAX_PAGE):
                 # huggingface_hub sends `limit` as the page size and stops after that many items
                 for rank, info in enumerate(lister[repo_type](**kwargs, limit=cap), start=1):
@@ -97,15 +102,18 @@ class HubClient:
                     return  # the listing ended before the cap: there is nothing more to scan
 
     @contextmanager
-    def _hub_errors(self, what: str) -> Iterator[None]:
+    def _hub_errors(self, what: str, *, retried: bool = False) -> Iterator[None]:
         """The client's failures of a metadata call as :class:`HubError`: ``what: <the Hub's
-        answer>``, or that the Hub could not be reached."""
+        answer>``, or that the Hub could not be reached. ``retried``: the call is one of
+        huggingface_hub's listings, which retry on their own."""
         try:
             yield
         except HfHubHTTPError as exc:
-            raise HubError(f"{what}: {exc}") from exc
+            raise (_transient(what, exc, retried=retried) or HubError(f"{what}: {exc}")) from exc
         except httpx2.TransportError as exc:
-            raise HubError(f"cannot reach the Hub at {self.endpoint}: {exc}") from exc
+            raise TransientHubError(f"cannot reach the Hub at {self.endpoint}: {exc}", retried=retried) from exc
+        except json.JSONDecodeError as exc:  # huggingface_hub decoded a body cut short
+            raise TransientHubError(f"{what}: the Hub's answer is not JSON (cut short?): {exc}") from exc
 
     def listing_pages(
         self,
@@ -132,14 +140,18 @@ class HubClient:
             if sort is not None:
                 params |= {"sort": sort, "direction": -1 if descending else 1}
         headers = build_hf_headers(token=self.token or False)
-        while url is not None:
+
+        def page(url: str, params: dict[str, Any] | None) -> tuple[Any, httpx2.Response]:
             with self._hub_errors(f"listing {repo_type}s failed"):
                 response = get_session().get(url, params=params, headers=headers)
                 hf_raise_for_status(response)
             try:
-                items = response.json()
-            except ValueError as exc:
-                raise HubError(f"listing {repo_type}s: the Hub answered something that is not JSON: {exc}") from exc
+                return response.json(), response
+            except ValueError as exc:  # a body cut short, most likely: asking again may cure it
+                raise TransientHubError(f"listing {repo_type}s: the Hub answered something that is not JSON: {exc}") from exc
+
+        while url is not None:
+            items, response = transient_retrying(self.retries, lambda: f"listing {repo_type}s")(page, url, params)
             url = response.links.get("next", {}).get("url")
             params = None  # the next URL carries the whole query, cursor included
             yield ListingPage([record.from_listing(item, info_type) for item in items], url)
@@ -162,7 +174,7 @@ class HubClient:
             )
             return [RepoFile.from_api(i) for i in items if isinstance(i, _ApiRepoFile)]
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised just below
-            raise _map_error(record, exc) from exc
+            raise _map_error(record, exc, retried=True) from exc
 
     def open_file(
         self,
@@ -181,8 +193,36 @@ class HubClient:
         )
 
 
-def _map_error(record: RepoRecord, exc: Exception) -> Exception:
-    """The client's exceptions → ours: unavailable repos are skipped with a reason, the rest fail."""
+def _transient(what: str, exc: Exception, *, retried: bool = False) -> TransientHubError | None:
+    """``exc`` as a :class:`TransientHubError` when asking again may cure it: a 5xx or a 429 (with
+    the server's ``Retry-After``), a connection that failed, an answer that is not JSON (cut short);
+    None for an answer that will not change (404, 401, 403, 400...). ``retried``: the call retried
+    HTTP and network errors itself (huggingface_hub's listings); a body cut short it does not."""
+    if isinstance(exc, HfHubHTTPError):
+        response = exc.response
+        status = response.status_code if response is not None else 0
+        if status >= 500 or status == 429:
+            return TransientHubError(f"{what}: {exc}", retry_after=_retry_after(response), retried=retried)
+        return None
+    if isinstance(exc, httpx2.TransportError):
+        return TransientHubError(f"{what}: the connection failed: {exc!r}", retried=retried)
+    if isinstance(exc, json.JSONDecodeError):
+        return TransientHubError(f"{what}: the Hub's answer is not JSON (cut short?): {exc}")
+    return None
+
+
+def _retry_after(response: Any) -> float | None:
+    """The ``Retry-After`` header in seconds (the HTTP-date form is not used by the Hub)."""
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _map_error(record: RepoRecord, exc: Exception, *, retried: bool = False) -> Exception:
+    """The client's exceptions → ours: unavailable repos are skipped with a reason, what a retry
+    may cure is transient, the rest fail."""
     if isinstance(exc, GatedRepoError):
         return RepoUnavailableError("gated", "the token has no access to this gated repo")
     if isinstance(exc, RevisionNotFoundError):
@@ -191,6 +231,9 @@ def _map_error(record: RepoRecord, exc: Exception) -> Exception:
         return RepoUnavailableError("not_found", "not found (deleted, or private to others)")
     if isinstance(exc, DisabledRepoError):
         return RepoUnavailableError("disabled", "the Hub has disabled this repo")
+    found = _transient(record.id, exc, retried=retried)
+    if found is not None:
+        return found
     if isinstance(exc, HfHubHTTPError):
         return HubError(f"{record.id}: {exc}")
     return exc

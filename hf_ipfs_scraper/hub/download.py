@@ -17,7 +17,7 @@ import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status
 
-from ..errors import HubError, IntegrityError
+from ..errors import HubError, IntegrityError, TransientHubError
 from ..records import RepoFile
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class VerifiedDownload(io.RawIOBase):
             except httpx2.TransportError as exc:
                 self._close_response()
                 if self.resumes >= MAX_RESUMES:
-                    raise HubError(f"{self.file.path}: download failed after {self.resumes} resumes: {exc}") from exc
+                    raise TransientHubError(f"{self.file.path}: download failed after {self.resumes} resumes: {exc}") from exc
                 self.resumes += 1
                 logger.info("resuming %s at byte %d after: %s", self.file.path, self.received, exc)
                 continue

@@ -86,6 +86,7 @@ class EntityState:
     listed_at: float | None = None  # the last catalog walk that listed it
     gone_at: float | None = None  # a full walk no longer found it (it is never deleted)
     renamed_to: str | None = None  # the id the Hub now redirects it to
+    retry_at: float | None = None  # failed: not claimed again before this (None: at once)
 
     @property
     def node(self) -> str:
@@ -251,7 +252,8 @@ JSON_COLUMNS = frozenset({"languages", "tags", "task_categories", "card_data"})
 _ENTITY_HEAD = "type, id, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, "
 _ENTITY_TAIL = (
     ", owner_pid, " + ", ".join(META_COLUMNS)
-    + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize, listed_at, gone_at, renamed_to"
+    + ", size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize, listed_at, gone_at, renamed_to,"
+    " retry_at"
 )
 ENTITY_COLUMNS = _ENTITY_HEAD + "metadata" + _ENTITY_TAIL
 ENTITY_COLUMNS_NO_METADATA = _ENTITY_HEAD + "NULL" + _ENTITY_TAIL  # the same rows, the metadata dict None
@@ -281,13 +283,14 @@ def entity_from_row(row: tuple[Any, ...]) -> EntityState:
         values[name] = value
     if values["private"] is not None:
         values["private"] = bool(values["private"])
-    size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize, listed_at, gone_at, renamed_to = row[
-        13 + len(META_COLUMNS) :
-    ]
+    size_bytes, total_bytes, file_count, readme_cid, mirrored_at, root_tsize, listed_at, gone_at, renamed_to, retry_at = (
+        row[13 + len(META_COLUMNS) :]
+    )
     return EntityState(
         type_, id_, status, head_sha, sha, root_cid, attempts, last_error, reason, first_seen, updated_at, metadata, pid,
         **values, size_bytes=size_bytes, total_bytes=total_bytes, file_count=file_count, readme_cid=readme_cid,
         mirrored_at=mirrored_at, root_tsize=root_tsize, listed_at=listed_at, gone_at=gone_at, renamed_to=renamed_to,
+        retry_at=retry_at,
     )
 
 

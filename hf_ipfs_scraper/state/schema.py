@@ -210,6 +210,13 @@ ALTER TABLE walks ADD COLUMN covered INTEGER NOT NULL DEFAULT 0;
 """
 
 
+# A failed entity is not given up: later runs try it again, each time after a longer wait
+# (``scrape.retry_spacing``, doubled a failure); ``retry_at`` is when it may be claimed again.
+_V6 = """
+ALTER TABLE entities ADD COLUMN retry_at REAL;
+"""
+
+
 def _allow_listed(db: sqlite3.Connection) -> None:
     """Widen the entity status CHECK by one value, ``listed``: SQLite's documented way for a change
     that leaves every stored row valid (editing the schema text, not rebuilding a table of
@@ -236,6 +243,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "root tsize, snapshots", _V3),
     Migration(4, "listed entities, walks", _V4, _allow_listed),
     Migration(5, "walks from both ends of the listing", _V5),
+    Migration(6, "when a failed entity is tried again", _V6),
 )
 
 _MIGRATIONS_TABLE = """

@@ -360,21 +360,23 @@ class StateStore:
             return self._entity(db, type, id)
 
     def claim(self, type: str, id: str, *, max_attempts: int | None = None) -> bool:
-        """Atomically take an entity for this worker: ``pending`` or ``failed`` with attempts left
-        (fewer than ``max_attempts``; None: no limit, the caller chose what to retry) →
-        ``in_progress``, attempts + 1.
+        """Atomically take an entity for this worker: ``pending``, or ``failed`` with attempts left
+        (fewer than ``max_attempts``; None: no limit) and its ``retry_at`` passed → ``in_progress``,
+        attempts + 1.
 
-        False when it is not claimable: unknown, held by another worker, done, skipped, or out of
-        attempts. Pass ``max_attempts`` to have the limit enforced atomically, even between processes.
+        False when it is not claimable: unknown, held by another worker, done, skipped, out of
+        attempts or not yet due. The conditions hold atomically, even between processes.
         """
         _check(type, ENTITY_TYPES, "entity type")
         pid, tag = owner.current()
+        now = time.time()
         with self._connection() as db:
             claimed = db.execute(
                 "UPDATE entities SET status = 'in_progress', attempts = attempts + 1, claimed_sha = head_sha,"
                 " owner_pid = ?, owner_tag = ?, updated_at = ?"
-                " WHERE type = ? AND id = ? AND (status = 'pending' OR (status = 'failed' AND attempts < ?))",
-                (pid, tag, time.time(), type, id, _UNLIMITED if max_attempts is None else max_attempts),
+                " WHERE type = ? AND id = ? AND (status = 'pending' OR (status = 'failed' AND attempts < ?"
+                " AND (retry_at IS NULL OR retry_at <= ?)))",
+                (pid, tag, now, type, id, _UNLIMITED if max_attempts is None else max_attempts, now),
             ).rowcount
         return claimed == 1
 
@@ -405,7 +407,7 @@ class StateStore:
                 f"status = CASE WHEN {moved} THEN 'pending' ELSE 'done' END,"
                 f" attempts = CASE WHEN {moved} THEN 0 ELSE attempts END,"
                 f" head_sha = CASE WHEN {moved} THEN head_sha ELSE :sha END,"
-                " sha = :sha, root_cid = :cid, last_error = NULL, reason = NULL" + sizes,
+                " sha = :sha, root_cid = :cid, last_error = NULL, reason = NULL, retry_at = NULL" + sizes,
                 args,
             )
             if archived is not None:
@@ -417,17 +419,19 @@ class StateStore:
                     )
             return self._entity(db, type, id)
 
-    def mark_failed(self, type: str, id: str, error: str) -> EntityState:
-        """Record a failed attempt (the message is kept, cut at 4,000 characters) → ``failed``;
-        → ``pending`` with attempts reset if the head moved while the worker held it."""
+    def mark_failed(self, type: str, id: str, error: str, *, retry_at: float | None = None) -> EntityState:
+        """Record a failed attempt (the message is kept, cut at 4,000 characters) → ``failed``, not
+        claimed again before ``retry_at`` (None: at once); → ``pending`` with attempts reset if the
+        head moved while the worker held it (a new revision is tried at once)."""
         _check(type, ENTITY_TYPES, "entity type")
         moved = "(status = 'in_progress' AND head_sha IS NOT claimed_sha)"
         with self._transaction() as db:
             self._update_entity(
                 db,
                 f"status = CASE WHEN {moved} THEN 'pending' ELSE 'failed' END,"
-                f" attempts = CASE WHEN {moved} THEN 0 ELSE attempts END, last_error = :error",
-                {"type": type, "id": id, "error": error[:_MAX_ERROR]},
+                f" attempts = CASE WHEN {moved} THEN 0 ELSE attempts END, last_error = :error,"
+                f" retry_at = CASE WHEN {moved} THEN NULL ELSE :retry_at END",
+                {"type": type, "id": id, "error": error[:_MAX_ERROR], "retry_at": retry_at},
             )
             return self._entity(db, type, id)
 
