@@ -9,9 +9,9 @@ Modules: ``repo`` (RepoFile, Repo, git/LFS facts), ``corpus`` (build_corpus), ``
 ``spaces`` (dataset and Space repos from the real cards in ``shared/data``), ``state`` (hosted
 repos, commits, renames, tokens), ``payloads`` (JSON shapes), ``lineage`` (base models),
 ``cardtext`` (dataset description and citation), ``listing`` (filters, sort, cursors), ``routes``
-(URL -> endpoint), ``quota`` (rate limits), ``hub`` / ``cdn`` / ``viewer`` (the three servers'
-applications; ``viewer_data``: configs, splits, rows), ``wire`` (HTTP plumbing), ``emulator``
-(HubEmulator), ``fixtures`` (pytest fixtures).
+(URL -> endpoint), ``quota`` (rate limits), ``faults`` (seeded Hub / CDN faults: FaultPlan),
+``hub`` / ``cdn`` / ``viewer`` (the three servers' applications; ``viewer_data``: configs, splits,
+rows), ``wire`` (HTTP plumbing), ``emulator`` (HubEmulator), ``fixtures`` (pytest fixtures).
 
 A whole-Hub scale (hundreds of thousands of entities, made lazily from a seed)::
 
@@ -27,6 +27,7 @@ distributions and their sources), ``gencore`` (dates, counters, flags, lineage: 
 
 from .corpus import MINILM_ID, build_corpus, minilm_dir
 from .emulator import KINDS, HubEmulator
+from .faults import FaultPlan
 from .generated import GeneratedHub
 from .quota import HUB_ANONYMOUS_QUOTAS
 from .repo import Repo, RepoFile, git_blob_sha1
@@ -36,6 +37,7 @@ from .viewer import MODES as VIEWER_MODES
 
 __all__ = [
     "ACCESS_TOKEN",
+    "FaultPlan",
     "GeneratedHub",
     "HUB_ANONYMOUS_QUOTAS",
     "KINDS",

@@ -28,6 +28,11 @@ URL_TTL_S = 3600
 KEY_PAIR_ID = "KEMULATOR0000"
 
 
+def expired() -> Response:
+    """The CDN's answer to a signed URL past its ``Expires``."""
+    return error_response(403, "AccessDenied", "Request has expired")
+
+
 class CdnApp:
     def __init__(self, emu: HubEmulator) -> None:
         self.emu = emu
@@ -74,7 +79,7 @@ class CdnApp:
         if not signature or not hmac.compare_digest(signature, expected):
             return error_response(403, "AccessDenied", "Invalid or missing signature")
         if not expires.isdigit() or int(expires) < time.time():
-            return error_response(403, "AccessDenied", "Request has expired")
+            return expired()
         sha256 = parts[5]
         data = self.emu.lfs_blob(sha256)
         if data is None:

@@ -12,7 +12,8 @@ visible to the next request. Counters: ``counts`` (requests per kind: list, info
 paths_info, refs, commits, resolve_head, resolve_get, cdn_get, cdn_head, viewer_is_valid,
 viewer_splits, viewer_first_rows, other, plus "429" for refusals; a refused request also counts in
 its kind), ``requests`` (method, path?query, status), ``bytes_served`` / ``bytes_by_kind`` (body
-bytes sent), ``reset_counts()``.
+bytes sent), ``reset_counts()``. Faults (``faults.py``): ``faults`` (a ``FaultPlan``, settable while
+running), ``fault_log`` ((kind, method, target) per injected fault) and ``fault_counts()``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 from .cdn import CdnApp
+from .faults import FaultInjector, FaultPlan, FaultRecord
 from .generated import GeneratedHub
 from .hub import HubApp
 from .listing import ASCENDING_SORTS
@@ -53,6 +55,7 @@ class HubEmulator:
         tree_page_size: int = 1000,
         clock: Callable[[], float] = time.monotonic,
         generated: GeneratedHub | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         """``quotas``: requests per ``window`` seconds per bucket (api, resolvers, pages); None =
         unlimited and no RateLimit headers. ``tokens``: token -> repo ids it may read when gated or
@@ -61,7 +64,7 @@ class HubEmulator:
         likewise for tree listings (the Hub: 1000, 50 with ``expand=true``). ``generated``: serve
         a ``GeneratedHub`` (``generated.py``) instead of a corpus: its listings, repo info, trees
         and files; ``rename_repo``/``remove_repo``/``set_private``... act on it, file edits are
-        refused."""
+        refused. ``faults``: a ``FaultPlan`` of Hub / CDN faults to inject (``faults.py``)."""
         self.latency = latency
         self.page_size = page_size
         self.tree_page_size = tree_page_size
@@ -82,6 +85,7 @@ class HubEmulator:
         self._viewer: Server | None = None
         self._viewer_modes: dict[str, str] = {}
         self._stopping = threading.Event()  # wakes "slow" viewer answers when the servers stop
+        self._faults = FaultInjector(faults, lambda: self.limiter, self._stopping)
         #: Seconds a dataset in the viewer's "slow" mode waits before answering.
         self.viewer_delay = 5.0
         for repo in corpus:
@@ -91,8 +95,8 @@ class HubEmulator:
     def start(self) -> HubEmulator:
         if self._hub is None:
             self._stopping.clear()
-            self._hub = Server(HubApp(self), self._record, lambda: self.latency)
-            self._cdn = Server(self._cdn_app, self._record, lambda: self.latency)
+            self._hub = Server(self._faults.wrap(HubApp(self), "hub"), self._record, lambda: self.latency)
+            self._cdn = Server(self._faults.wrap(self._cdn_app, "cdn"), self._record, lambda: self.latency)
             self._viewer = Server(ViewerApp(self), self._record, lambda: self.latency)
             for server in (self._hub, self._cdn, self._viewer):
                 server.start()
@@ -273,9 +277,27 @@ class HubEmulator:
             self._counts.clear()
             self._bytes.clear()
             self._requests.clear()
+        self._faults.clear_log()
 
     def reset_quotas(self) -> None:
         self.limiter.reset()
+
+    # -- faults ------------------------------------------------------------------------------
+    @property
+    def faults(self) -> FaultPlan:
+        return self._faults.plan
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        """A new plan (None: no faults) applies from the next request, with fresh occurrence counts."""
+        self._faults.plan = plan
+
+    @property
+    def fault_log(self) -> list[FaultRecord]:
+        return self._faults.log
+
+    def fault_counts(self) -> Counter[str]:
+        return self._faults.counts()
 
     # -- used by the servers -----------------------------------------------------------------
     def _record(self, request: Request, response: Response, body_bytes: int) -> None:

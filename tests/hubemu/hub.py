@@ -47,6 +47,16 @@ def _weak_etag(body: bytes) -> str:
     return f'W/"{len(body):x}-{digest}"'
 
 
+def rate_limited(bucket: str, retry_after: str) -> Response:
+    """The Hub's 429 body for a used-up ``bucket`` (the caller adds the RateLimit headers)."""
+    return error_response(
+        429,
+        "RateLimited",
+        f"You have been rate-limited: the '{bucket}' quota of this window is used up."
+        f" Retry after {retry_after} seconds.",
+    )
+
+
 class HubApp:
     def __init__(self, emu: HubEmulator) -> None:
         self.emu = emu
@@ -57,12 +67,7 @@ class HubApp:
         bucket = bucket_for(request.path)
         verdict = self.emu.limiter.hit(bucket)
         if not verdict.allowed:
-            response = error_response(
-                429,
-                "RateLimited",
-                f"You have been rate-limited: the '{bucket}' quota of this window is used up."
-                f" Retry after {verdict.headers['Retry-After']} seconds.",
-            )
+            response = rate_limited(bucket, verdict.headers["Retry-After"])
         else:
             response = self._dispatch(route, request)
         response.kind = route.kind

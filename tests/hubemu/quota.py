@@ -79,10 +79,17 @@ class RateLimiter:
             if allowed:
                 self._used[bucket] += 1
             remaining = quota - self._used[bucket]
-        headers = {
-            "RateLimit": f'"{bucket}";r={remaining};t={reset_in}',
-            "RateLimit-Policy": f'"fixed window";"{bucket}";q={quota};w={math.ceil(self.window)}',
-        }
-        if not allowed:
-            headers["Retry-After"] = str(reset_in)
-        return Verdict(allowed, headers)
+        return Verdict(allowed, limit_headers(bucket, quota, self.window, remaining, reset_in, refused=not allowed))
+
+
+def limit_headers(
+    bucket: str, quota: int, window: float, remaining: int, reset_in: int, *, refused: bool = False
+) -> dict[str, str]:
+    """The headers the Hub sends for ``bucket`` (plus ``Retry-After`` on a refusal)."""
+    headers = {
+        "RateLimit": f'"{bucket}";r={remaining};t={reset_in}',
+        "RateLimit-Policy": f'"fixed window";"{bucket}";q={quota};w={math.ceil(window)}',
+    }
+    if refused:
+        headers["Retry-After"] = str(reset_in)
+    return headers
