@@ -41,6 +41,7 @@ from .errors import (
     InvalidInputError,
     RepoUnavailableError,
     StoreError,
+    TransientHubError,
 )
 from .hub.client import HubClient
 from .hub.download import Cancelled
@@ -334,9 +335,11 @@ class Pipeline:
                 summary.mirrored += 1
         self.progress(RepoFinished(record.type, record.id, outcome))
 
-    def _retrying(self, record: RepoRecord, summary: RunSummary) -> tenacity.Retrying:
-        """The repo step retried after a :class:`TransientHubError` (``hub/retry.py``), ``scrape.retries``
-        times; a stop ends the wait at once. Files already verified and stored are reused on a retry."""
+    def _retrying(self, record: RepoRecord, summary: RunSummary, file: RepoFile | None = None) -> tenacity.Retrying:
+        """A repo's step (or one ``file`` of it) retried after a :class:`TransientHubError`
+        (``hub/retry.py``), ``scrape.retries`` times; a stop ends the wait at once. A file has its
+        own retries, so a repo of many files is not failed by one file's bad luck; the repo's step
+        again reuses the files already verified and stored."""
 
         def sleep(seconds: float) -> None:
             if self._stop.wait(seconds):
@@ -346,8 +349,8 @@ class Pipeline:
             with self._lock:
                 summary.retries += 1
 
-        return transient_retrying(self.config.scrape_retries, lambda: f"{record.type} {record.id}", sleep=sleep,
-                                  on_retry=counted)
+        what = f"{record.type} {record.id}" + (f" {file.path}" if file is not None else "")
+        return transient_retrying(self.config.scrape_retries, lambda: what, sleep=sleep, on_retry=counted)
 
     def _next_try(self, record: RepoRecord) -> float:
         """When a later run may try a repo that just failed: ``scrape.retry_spacing`` after its first
@@ -421,7 +424,7 @@ class Pipeline:
             for file in kept:
                 if self._stop.is_set():
                     raise Cancelled(f"{record.id}: stopping")
-                node, downloaded = self._fetch(record, file, known.get(file.path))
+                node, downloaded = self._fetch(record, file, known.get(file.path), summary)
                 with self._lock:
                     if downloaded:
                         summary.files_downloaded += 1
@@ -472,7 +475,8 @@ class Pipeline:
             text = b"".join(self.storage.cat(node.cid)).decode("utf-8", "replace")
         return str(node.cid), node.size, text
 
-    def _fetch(self, record: RepoRecord, file: RepoFile, known: FileRecord | None) -> tuple[Node, bool]:
+    def _fetch(self, record: RepoRecord, file: RepoFile, known: FileRecord | None,
+               summary: RunSummary) -> tuple[Node, bool]:
         """The file's DAG, recorded for this repo: reused when its bytes are stored, else downloaded
         (True). Workers never fetch one blob twice at once: a second one waits for the first."""
         while True:
@@ -492,7 +496,10 @@ class Pipeline:
                         raise Cancelled(f"{record.id}: stopping")
                 continue  # stored by the other worker now (or it failed: try ourselves)
             try:
-                return self._download(record, file), True
+                return self._retrying(record, summary, file)(self._download, record, file), True
+            except TransientHubError as exc:
+                exc.retried = True  # its own retries are spent: the repo's step does not start them over
+                raise
             finally:
                 with self._lock:
                     del self._inflight[file.oid]

@@ -613,7 +613,7 @@ def test_corrupt_bytes_fail_that_repo_with_integrity_error_record_nothing_of_the
     config = make_config(emu, tmp_path / "out", scrape__retries=2, scrape__retry_spacing="0.01s")
     summary = run_mirror(config, limit=5, workers=2)
     assert summary.status == "completed" and (summary.mirrored, summary.failed) == (1, 2), str(summary)
-    assert summary.retries == 4  # corrupted on the way is worth asking again; corrupted at the source stays so
+    assert summary.retries == 4  # each bad file asked 1 + 2 times: corrupted on the way would come right
     failures = dict(summary.failures)
     assert set(failures) == {"bad/lfs", "bad/regular"}
     assert "IntegrityError" in failures["bad/lfs"] and "weights.bin: sha256" in failures["bad/lfs"]
@@ -640,7 +640,8 @@ def test_corrupt_bytes_fail_that_repo_with_integrity_error_record_nothing_of_the
     emu.reset_counts()
     again = run_mirror(config, limit=5, workers=2)
     assert (again.unchanged, again.failed) == (1, 2)
-    assert sorted(trees(emu.requests)) == ["bad/lfs"] * 3 + ["bad/regular"] * 3  # 1 + scrape.retries each
+    assert sorted(trees(emu.requests)) == ["bad/lfs", "bad/regular"]  # the files' retries spent, not the repos'
+    assert sorted(p for _r, p, _s in resolves(emu.requests)) == ["vocab.txt"] * 3 + ["weights.bin"] * 3
     assert {p for _r, p, _s in resolves(emu.requests)} == {"weights.bin", "vocab.txt"}  # README reused
 
 

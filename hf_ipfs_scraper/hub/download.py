@@ -23,6 +23,7 @@ from ..records import RepoFile
 logger = logging.getLogger(__name__)
 
 MAX_RESUMES = 5
+_REFUSED = (401, 403, 404, 410)  # what a CDN answers to a signed URL that expired
 
 
 class Cancelled(HubError):
@@ -117,12 +118,25 @@ class VerifiedDownload(io.RawIOBase):
         response = None
         if self._resume_url is not None:
             response = self._send(self._resume_url)
-            if response.status_code in (401, 403, 404, 410):
+            if response.status_code in _REFUSED:
                 response.read()
                 response.close()
                 response = None
         if response is None:
             response = self._send(self._url)
+            if response.status_code in _REFUSED and response.url.netloc != httpx2.URL(self._url).netloc:
+                # the CDN refused the signed URL the Hub just redirected to (it expired on the way):
+                # a new resolve signs a new one
+                logger.info("%s: the CDN refused %s (%d); resolving again", self.file.path, response.url.host,
+                            response.status_code)
+                response.read()
+                response.close()
+                response = self._send(self._url)
+                if response.status_code in _REFUSED and response.url.netloc != httpx2.URL(self._url).netloc:
+                    response.read()
+                    response.close()
+                    raise TransientHubError(f"{self.file.path}: the CDN refused two fresh signed URLs "
+                                            f"(status {response.status_code})")
         if response.status_code >= 400:
             response.read()
             response.close()
