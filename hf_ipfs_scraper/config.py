@@ -9,6 +9,7 @@ it lists exactly these keys and that every key changes something the code reads.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
@@ -256,6 +257,16 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _did_you_mean(key: str) -> str:
+    """``" (did you mean 'scrape.limit'?)"`` for a key a typo away from a known one, else ``""``: the
+    whole key first, then its name alone (the right name in the wrong section, ``[scrap] limit``)."""
+    close = difflib.get_close_matches(key, list(_BY_KEY), n=1, cutoff=0.75)
+    if not close:
+        names = {k.rpartition(".")[2]: k for k in reversed(list(_BY_KEY))}  # a name's first key wins
+        close = [names[n] for n in difflib.get_close_matches(key.rpartition(".")[2], list(names), n=1, cutoff=0.8)]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _check(setting: Setting, value: Any, where: str) -> Any:
     try:
         parsed = setting.parse(value)
@@ -291,7 +302,7 @@ def load_config(
             if key in _REMOVED:
                 raise ConfigError(f"{path}: {key} was removed: {_REMOVED[key]}; delete the key")
             if key not in _BY_KEY:
-                raise ConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(_BY_KEY)}")
+                raise ConfigError(f"{path}: unknown key {key!r}{_did_you_mean(key)}; known keys: {', '.join(_BY_KEY)}")
             values[key] = _check(_BY_KEY[key], value, str(path))
     for setting in SETTINGS:
         for name in (setting.also_env, setting.env):  # the project's own name wins

@@ -36,7 +36,13 @@ def test_precedence_file_env_cli(tmp_path: Path) -> None:
     [
         ('[store]\nprofile = "unixfs-v9"\n', "store.profile = 'unixfs-v9' is not valid: expected one of"),
         ("output_dir = 3\n", "output_dir = 3 is not valid: expected a string"),
-        ('outptu_dir = "x"\n', "unknown key 'outptu_dir'"),
+        ('outptu_dir = "x"\n', "unknown key 'outptu_dir' (did you mean 'output_dir'?)"),
+        ("[scrape]\nlimt = 3\n", "unknown key 'scrape.limt' (did you mean 'scrape.limit'?)"),
+        ("[scrap]\nworkers = 3\n", "unknown key 'scrap.workers' (did you mean 'scrape.workers'?)"),
+        ("[scrape]\nzebra = 3\n", "unknown key 'scrape.zebra'; known keys: "),
+        ("[scrape]\nlimit = -1\n", "scrape.limit = -1 is not valid: must not be negative"),
+        ('[scrape]\nlimit = "ten"\n', "scrape.limit = 'ten' is not valid"),
+        ('[storage]\nbackend = "ipfs-cluster"\n', "storage.backend = 'ipfs-cluster' is not valid: expected one of"),
         ("output_dir = \n", "not valid TOML"),
     ],
 )
