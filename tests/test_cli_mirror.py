@@ -179,3 +179,31 @@ def test_sync_every_1s_runs_twice_printing_each_summary_and_records_two_trending
         runs = state.runs()
         assert [r.status for r in runs] == ["completed", "completed"]
         assert runs[0].started_at - runs[1].started_at >= 1.0
+
+
+def test_a_second_writer_on_one_output_directory_is_refused_naming_the_holder_and_readers_work_alongside(
+    emu, env, tmp_path
+) -> None:
+    """Issue 10, point 9: while one process mirrors into a directory (here a Mirror held open in this
+    process), a second `models` refuses with one line naming the holder's pid; `status`, `search`
+    and `trending` read alongside."""
+    import os
+
+    from hf_ipfs_scraper import load_config
+    from hf_ipfs_scraper.mirror import Mirror
+
+    out = tmp_path / "m"
+    assert run(["--output-dir", str(out), "models", "--limit", "2"], env, tmp_path).returncode == 0
+    config = load_config(env={}, overrides={"hub.endpoint": emu.endpoint, "output_dir": str(out)})
+    with Mirror(config):
+        second = run(["--output-dir", str(out), "models", "--limit", "2"], env, tmp_path)
+        assert second.returncode == 1 and second.stdout == ""
+        line = one_error_line(second)
+        assert "locked by another writer" in line and f"pid {os.getpid()}" in line, line
+        for reader in (["status"], ["trending"], ["search", "bert"]):
+            result = run(["--output-dir", str(out), *reader], env, tmp_path)
+            assert result.returncode == 0 and "Traceback" not in result.stderr, (reader, result.stderr)
+        status = run(["--output-dir", str(out), "status"], env, tmp_path)
+        assert status.stdout.startswith("models: done 2"), status.stdout
+    with StateStore(out / "state.sqlite") as state:
+        assert [r.status for r in state.runs()] == ["completed"]  # the refused run recorded nothing
