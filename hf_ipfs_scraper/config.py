@@ -165,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scrape.limit", 10, _positive, "How many top trending repos a run mirrors."),
     Setting("scrape.workers", 4, _positive, "Repos mirrored in parallel."),
     Setting("scrape.retry_spacing", "1h", parse_duration, "A failed repo waits this long before a later run tries it again, twice as long after each failure (at most 7 days); it is never given up."),
-    Setting("scrape.retries", 4, _int, "Times a run retries a repo, with backoff, after a failure a retry may cure (5xx, 429, a dropped, cut-short or corrupted answer)."),
+    Setting("scrape.retries", 4, _int, "Times a run asks again, with backoff, for a file, a repo's tree or a listing page after a failure a retry may cure (5xx, 429, a dropped, cut-short or corrupted answer)."),
     Setting("scrape.shard", "", _shard, "This machine's share of the entities, i/n (e.g. 1/3); empty = all."),
     Setting("filters.include", [], _str_list, "Glob patterns of repo files to keep (empty = all)."),
     Setting("filters.exclude", [], _str_list, "Glob patterns of repo files to leave out."),

@@ -110,7 +110,7 @@ class RunSummary:
     files_downloaded: int = 0
     files_reused: int = 0
     bytes_downloaded: int = 0
-    retries: int = 0  # repos asked again within the run after a failure a retry may cure
+    retries: int = 0  # files and repo steps asked again within the run after a failure a retry may cure
     waiting: int = 0  # failed in earlier runs and not yet due again (scrape.retry_spacing)
     requests: dict[str, int] = field(default_factory=dict)
     responses_429: int = 0

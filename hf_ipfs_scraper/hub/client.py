@@ -108,12 +108,10 @@ class HubClient:
         huggingface_hub's listings, which retry on their own."""
         try:
             yield
-        except HfHubHTTPError as exc:
+        except (HfHubHTTPError, json.JSONDecodeError) as exc:  # the latter: huggingface_hub decoded a body cut short
             raise (_transient(what, exc, retried=retried) or HubError(f"{what}: {exc}")) from exc
         except httpx2.TransportError as exc:
             raise TransientHubError(f"cannot reach the Hub at {self.endpoint}: {exc}", retried=retried) from exc
-        except json.JSONDecodeError as exc:  # huggingface_hub decoded a body cut short
-            raise TransientHubError(f"{what}: the Hub's answer is not JSON (cut short?): {exc}") from exc
 
     def listing_pages(
         self,

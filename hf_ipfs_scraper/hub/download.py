@@ -119,27 +119,19 @@ class VerifiedDownload(io.RawIOBase):
         if self._resume_url is not None:
             response = self._send(self._resume_url)
             if response.status_code in _REFUSED:
-                response.read()
-                response.close()
+                _discard(response)
                 response = None
         if response is None:
             response = self._send(self._url)
-            if response.status_code in _REFUSED and response.url.netloc != httpx2.URL(self._url).netloc:
-                # the CDN refused the signed URL the Hub just redirected to (it expired on the way):
-                # a new resolve signs a new one
+            if self._refused_by_cdn(response):  # the signed URL expired on the way: a new resolve signs a new one
                 logger.info("%s: the CDN refused %s (%d); resolving again", self.file.path, response.url.host,
                             response.status_code)
-                response.read()
-                response.close()
                 response = self._send(self._url)
-                if response.status_code in _REFUSED and response.url.netloc != httpx2.URL(self._url).netloc:
-                    response.read()
-                    response.close()
+                if self._refused_by_cdn(response):
                     raise TransientHubError(f"{self.file.path}: the CDN refused two fresh signed URLs "
                                             f"(status {response.status_code})")
         if response.status_code >= 400:
-            response.read()
-            response.close()
+            _discard(response)
             try:
                 hf_raise_for_status(response)
             except HfHubHTTPError as exc:
@@ -152,6 +144,13 @@ class VerifiedDownload(io.RawIOBase):
         # As the network delivers them: a chunk size would buffer bytes that a dropped connection
         # then loses, and the resume would start before them.
         self._chunks = response.iter_raw()
+
+    def _refused_by_cdn(self, response: httpx2.Response) -> bool:
+        """Whether the Hub's redirect led to a CDN that refused its signed URL (then discarded)."""
+        if response.status_code not in _REFUSED or response.url.netloc == httpx2.URL(self._url).netloc:
+            return False
+        _discard(response)
+        return True
 
     def _send(self, url: str) -> httpx2.Response:
         headers = dict(self._headers, **{"Accept-Encoding": "identity"})
@@ -179,3 +178,9 @@ class VerifiedDownload(io.RawIOBase):
         if digest != expected:
             kind = "sha256" if self.file.lfs_sha256 else "git blob sha1"
             raise IntegrityError(f"{self.file.path}: {kind} {digest} does not match the Hub's {expected}")
+
+
+def _discard(response: httpx2.Response) -> None:
+    """Read and close an answer that is not used, so its connection goes back to the pool."""
+    response.read()
+    response.close()

@@ -27,7 +27,7 @@ import tantivy
 from ..errors import InvalidInputError, ReadOnlyStoreError, StoreError
 from ..state.rows import split_node
 from ._model import SearchDoc, SearchHit, SearchPage, SearchQuery
-from ._narrow import narrowed, worth_narrowing
+from ._narrow import match_count, narrowed, worth_narrowing
 from ._query import Compiled, compile_query
 from ._schema import FORMAT, SORT_FIELDS, SORT_VALUES, ZWSP, to_document
 from ._shard import Shard, check_unlocked
@@ -188,7 +188,7 @@ class SearchIndex:
                 i = self._route(key)
                 shard = self._shards[i]
                 query = tantivy.Query.term_query(shard.index.schema, "key", key)
-                count += _total(shard.index.searcher().search(query, 1)) > 0
+                count += match_count(shard.index.searcher().search(query, 1)) > 0
                 writers[i].delete_documents_by_term("key", key)
                 touched.add(i)
             return count
@@ -324,7 +324,7 @@ class SearchIndex:
         def top(searcher: tantivy.Searcher) -> tuple[list[tuple[Any, tantivy.DocAddress]], int]:
             fetch = max(1, min(want, searcher.num_docs))  # never ask tantivy for more than there is
             if count and field in SORT_VALUES and order == tantivy.Order.Desc:
-                total = searcher.num_docs if compiled.everything else _total(_engine(lambda: searcher.search(
+                total = searcher.num_docs if compiled.everything else match_count(_engine(lambda: searcher.search(
                     tantivy.Query.const_score_query(compiled.query, 0.0), 1, count=True)))
                 if worth_narrowing(total, searcher.num_docs, fetch):
                     hits = _engine(lambda: narrowed(searcher, schema, None if compiled.everything else compiled.query,
@@ -335,7 +335,7 @@ class SearchIndex:
                                                        order=order)).hits, total
             result = _engine(lambda: searcher.search(compiled.query, fetch, count=count, order_by_field=field,
                                                      order=order))
-            return result.hits, _total(result)
+            return result.hits, match_count(result)
 
         results = self._map(top, searchers)
         merged = [(value, i, rank, address) for i, (hits, _) in enumerate(results)
@@ -439,11 +439,6 @@ def _hit(doc: tantivy.Document, score: float, snippet: str) -> SearchHit:
         gated=bool(values["gated"]), title=(values["title"] or "").replace(ZWSP, "") or None,
         mirrored=bool(values["mirrored"]),
     )
-
-
-def _total(result: tantivy.SearchResult) -> int:
-    """The match count of a search run with ``count=True`` (the type stubs do not list it)."""
-    return int(getattr(result, "count", 0) or 0)
 
 
 def _engine(call: Callable[[], T]) -> T:

@@ -7,11 +7,12 @@ are also the first ``want`` of those with ``likes >= b``, for any bound ``b`` th
 ``want`` of them: nothing outside the range can come before a document in it. So the query is
 asked again with ``value >= b`` added, ``b`` lowered from far above any value (4x a step while the
 range is empty) until the range holds ``want``; once it holds ``found`` of them, ``b`` is divided by
-``want / found`` (rounded up to a power of two), which a tail at least as heavy as 1/value fills. The range is an inverted-index range
-query, whose cost is its distinct values and their postings: for a popularity count, heavy-tailed,
-a few hundred documents rather than millions (measured at 2M: 2.4 ms against 24 ms). A value's
-fast column would be the other way to read a range: it costs a scan of the whole column whenever
-the bound is below a segment's largest value (3-5 ms each step), and 20 ms beside a broad filter.
+``want / found`` (rounded up to a power of two), which a tail at least as heavy as 1/value fills.
+The range is an inverted-index range query, whose cost is its distinct values and their postings:
+for a popularity count, heavy-tailed, a few hundred documents rather than millions (measured at
+2M: 2.4 ms against 24 ms). A value's fast column would be the other way to read a range: it costs
+a scan of the whole column whenever the bound is below a segment's largest value (3-5 ms each
+step), and 20 ms beside a broad filter.
 
 The answer is the unnarrowed query's, exactly: the sort values hold the key (one total order) and
 a range that holds ``want`` matches holds the first ``want``. When fewer than ``want`` matches
@@ -32,6 +33,11 @@ _HIGHEST = 40  # 2**40: above any count or score the Hub has (were one above, th
 _COARSE, _LOWEST_INT, _LOWEST_FLOAT = 2, 0, -20  # exponents: 4x a step; bounds down to 1 and 2**-20
 
 
+def match_count(result: tantivy.SearchResult) -> int:
+    """The match count of a search run with ``count=True`` (the type stubs do not list it)."""
+    return int(getattr(result, "count", 0) or 0)
+
+
 def worth_narrowing(matches: int, docs: int, want: int) -> bool:
     """Whether ``matches`` of a shard's ``docs`` are many enough, for ``want`` hits, to look for
     them in a range: the range's cost is its documents, matching or not."""
@@ -48,11 +54,11 @@ def narrowed(searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.
     while exponent >= lowest:
         bound: float | int = 2.0 ** exponent if kind == tantivy.FieldType.Float else 2 ** exponent
         in_range = tantivy.Query.range_query(schema, value_field, kind, bound, None, include_lower=True,
-                                                 use_inverted_index=True)
+                                             use_inverted_index=True)
         asked = in_range if query is None else tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, query), (tantivy.Occur.Must, tantivy.Query.const_score_query(in_range, 0.0))])
         result = searcher.search(asked, want, count=True, order_by_field=order_field, order=tantivy.Order.Desc)
-        found = int(getattr(result, "count", 0) or 0)
+        found = match_count(result)
         if found >= want:
             return list(result.hits)
         exponent -= ((want - 1) // found).bit_length() if found else _COARSE  # found < want: at least 1
