@@ -54,7 +54,8 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from .errors import InvalidInputError, StoreError
-from .layout import temp_beside, write_text
+from .layout import temp_beside, write_temp
+from .staged import StagedFolder
 from .provenance.edges import BASE_RELATIONS
 from .records import REPO_TYPES
 from .state.rows import ENTITY_STATUSES, split_node
@@ -148,7 +149,16 @@ def export_catalog(catalog: Catalog, out_dir: str | os.PathLike[str], *, types: 
     other = CATALOG_ENTITIES if scope == "mirror" else ALL_ENTITIES
     if (out / other).exists():  # one directory, one data card: the scopes' shared tables differ
         raise InvalidInputError(f"{out} holds an export of the other scope ({other}): give each scope its own directory")
-    out.mkdir(parents=True, exist_ok=True)
+    with StagedFolder(out) as staged:  # every table replaced at once, or none: a crash leaves the old export
+        rows, carried = _export_into(staged, catalog, wanted, merge, scope)
+        staged.commit()
+    return ExportResult(out, rows, carried, None, scope=scope)
+
+
+def _export_into(staged: StagedFolder, catalog: Catalog, wanted: tuple[str, ...], merge: bool,
+                 scope: str) -> tuple[dict[str, int], int]:
+    """Write every table and the data card of the export to ``staged``: rows by file, rows carried over."""
+    out = staged.folder
     rows: dict[str, int] = {}
     previous = _previous_versions(out / ALL_ENTITIES) if merge and scope == "mirror" else {}
     side = _SideProcess(catalog, out, wanted, scope) if _in_scope(catalog, scope) >= PARALLEL_FROM else None
@@ -167,7 +177,7 @@ def export_catalog(catalog: Catalog, out_dir: str | os.PathLike[str], *, types: 
                 _write_entities(writers, batch)
         for writer in writers.values():
             rows[writer.path.name] = writer.rows
-            writer.commit()
+            staged.stage(writer.path, writer.finish())
     except BaseException:
         if side is not None:
             side.stop()
@@ -175,9 +185,12 @@ def export_catalog(catalog: Catalog, out_dir: str | os.PathLike[str], *, types: 
     finally:
         for writer in writers.values():
             writer.abort()
-    rows.update(side.result() if side is not None else write_side_tables(catalog, out, wanted, scope))
-    write_text(out / "README.md", data_card(rows, scope))
-    return ExportResult(out, rows, carried, None, scope=scope)
+    tables = side.result() if side is not None else write_side_tables(catalog, out, wanted, scope)
+    for name, (count, temporary) in tables.items():
+        rows[name] = count
+        staged.stage(out / name, temporary)
+    staged.stage(out / "README.md", write_temp(out / "README.md", data_card(rows, scope)))
+    return rows, carried
 
 
 def _check_scope(scope: str) -> None:
@@ -199,8 +212,10 @@ def side_tables(scope: str) -> tuple[str, ...]:
         "files.parquet", "provenance_edges.parquet", "trending_snapshots.parquet", "runs.parquet")
 
 
-def write_side_tables(catalog: Catalog, out: Path, types: tuple[str, ...], scope: str = "mirror") -> dict[str, int]:
-    """Write the tables besides the entities (``side_tables``); file name → rows."""
+def write_side_tables(catalog: Catalog, out: Path, types: tuple[str, ...],
+                      scope: str = "mirror") -> dict[str, tuple[int, Path]]:
+    """Write the tables besides the entities (``side_tables``) to temporary files beside their
+    names in ``out``: file name → (rows, temporary file), for the caller to commit."""
     batches: dict[str, Callable[[], Iterator[pa.RecordBatch]]] = {
         "files.parquet": lambda: _file_batches(catalog, types),
         "provenance_edges.parquet": lambda: _edge_batches(catalog, scope),
@@ -222,13 +237,12 @@ class _SideProcess:
         self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self._tables = side_tables(scope)
 
-    def result(self) -> dict[str, int]:
+    def result(self) -> dict[str, tuple[int, Path]]:
         out, err = self._proc.communicate()
         if self._proc.returncode != 0:
             lines = err.strip().splitlines() or [f"exit status {self._proc.returncode}"]
             raise StoreError(f"writing the export's {', '.join(self._tables)} failed: {lines[-1]}")
-        rows: dict[str, int] = json.loads(out)
-        return rows
+        return {name: (rows, Path(temporary)) for name, (rows, temporary) in json.loads(out).items()}
 
     def stop(self) -> None:
         if self._proc.poll() is None:
@@ -249,7 +263,8 @@ def _side_main(argv: list[str]) -> None:
 
     threading.Thread(target=orphaned, daemon=True).start()
     with Catalog(output_dir) as catalog:
-        print(json.dumps(write_side_tables(catalog, Path(out), tuple(types.split(",")), scope)))
+        tables = write_side_tables(catalog, Path(out), tuple(types.split(",")), scope)
+        print(json.dumps({name: [rows, str(temporary)] for name, (rows, temporary) in tables.items()}))
 
 
 def add_to_store(result: ExportResult, store_path: Path, profile: str) -> ExportResult:
@@ -542,6 +557,7 @@ class _AtomicParquet:
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema, compression="zstd", compression_level=3)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"export-{path.stem}")
         self._pending: Future[None] | None = None
+        self._finished = False
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -555,14 +571,14 @@ class _AtomicParquet:
             pending, self._pending = self._pending, None
             pending.result()
 
-    def commit(self) -> None:
+    def finish(self) -> Path:
+        """Close the file; its temporary name, for ``StagedFolder.stage`` (it commits it)."""
         assert self._writer is not None
         self._wait()
         self._writer.close()
         self._writer = None
-        with open(self._tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self._tmp, self.path)
+        self._finished = True
+        return self._tmp
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):  # the write's own error is already on its way up
@@ -571,7 +587,8 @@ class _AtomicParquet:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self._tmp.unlink(missing_ok=True)
+        if not self._finished:  # a finished file is the caller's (staged)
+            self._tmp.unlink(missing_ok=True)
 
 
 def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
@@ -586,13 +603,12 @@ def _record_batch(columns: dict[str, Any], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _write_table(path: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
+def _write_table(path: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> tuple[int, Path]:
     writer = _AtomicParquet(path, schema)
     try:
         for batch in batches:
             writer.write(batch)
-        writer.commit()
-        return writer.rows
+        return writer.rows, writer.finish()
     finally:
         writer.abort()
 

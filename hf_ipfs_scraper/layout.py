@@ -41,16 +41,26 @@ def temp_beside(path: Path) -> tuple[int, Path]:
             continue
 
 
-def write_text(path: Path, text: str) -> None:
-    """Replace ``path`` atomically: a reader sees the old or the new file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_temp(path: Path, text: str) -> Path:
+    """``text`` in a new temporary file beside ``path``, to be renamed over it."""
     fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_text(path: Path, text: str) -> None:
+    """Replace ``path`` atomically: a reader sees the old or the new file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = write_temp(path, text)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -349,7 +349,7 @@ def test_the_catalog_scope_writes_every_entity_into_one_file_and_every_edge(tmp_
     export = out / "catalog_export"
     assert result.directory == export and result.scope == "catalog" and result.carried_over == 0
     assert sorted(result.rows) == ["catalog.parquet", "provenance_edges.parquet"]
-    assert sorted(p.name for p in export.iterdir()) == ["README.md", "catalog.parquet", "provenance_edges.parquet"]
+    assert sorted(p.name for p in export.iterdir() if not p.name.startswith(".")) == ["README.md", "catalog.parquet", "provenance_edges.parquet"]
     assert card_files(export) == ["catalog.parquet", "provenance_edges.parquet"]
     assert "(scope `catalog`)" in (export / "README.md").read_text()
     rows = by_key(export / "catalog.parquet")
