@@ -356,7 +356,6 @@ def _json(raw: Raw, target: str, status: int = 200) -> Any:
     return json.loads(body)
 
 
-@pytest.mark.xfail(strict=True, reason="bug, not fixed yet: no nosniff/CSP sandbox headers; a mirrored HTML/SVG file runs on the archive origin")
 def test_json_answers_carry_the_hostile_text_verbatim_and_snippets_mark_only_words(hostile: Hostile, raw: Raw) -> None:
     hits = {h["id"]: h for h in _json(raw, f"/api/search?q={WORD}")["data"]}
     assert set(hits) == {MODEL, DATASET, SPACE}
@@ -393,7 +392,6 @@ def test_the_family_tree_picture_holds_hostile_ids_as_text_only(hostile: Hostile
         "{http://www.w3.org/2000/svg}title", "")
 
 
-@pytest.mark.xfail(strict=True, reason="bug, not fixed yet: no nosniff/CSP sandbox headers; a mirrored HTML/SVG file runs on the archive origin")
 def test_a_mirrored_html_or_svg_file_cannot_script_the_archive_origin(hostile: Hostile, raw: Raw) -> None:
     """A repo's ``index.html`` or ``.svg`` is served inline with its own type (as the Hub does, so
     the client's bytes and headers match), but sandboxed: in a browser it runs no script and has

@@ -24,6 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from ..catalog import Catalog
 from ..errors import InvalidInputError, StoreError
 from ..storage.remote import RemoteReader
+from .headers import SecurityHeaders
 
 
 def get_catalog(request: Request) -> Catalog:
@@ -71,6 +72,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(hub.HubApiError, hub.error_response)
+    app.add_middleware(SecurityHeaders)  # a mirrored HTML or SVG file runs no script on this origin
     # Routers. Include new ones ABOVE the Hub router: its resolve routes
     # (``/{namespace}/{name}/resolve/...``) match broad paths, and the first matching route wins.
     app.include_router(page.router)
