@@ -267,13 +267,18 @@ def _did_you_mean(key: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+SECRETS = frozenset({"hub.token", "cluster.password", "cluster.token"})  # never echoed in an error
+
+
 def _check(setting: Setting, value: Any, where: str) -> Any:
+    shown = f"<a {type(value).__name__}, not shown>" if setting.key in SECRETS else repr(value)
     try:
         parsed = setting.parse(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {setting.key} = {value!r} is not valid: {exc} ({setting.help})") from None
+        why = "expected a string" if setting.key in SECRETS else str(exc)  # the parser's words may quote the value
+        raise ConfigError(f"{where}: {setting.key} = {shown} is not valid: {why} ({setting.help})") from None
     if setting.choices and parsed not in setting.choices:
-        raise ConfigError(f"{where}: {setting.key} = {value!r} is not valid: expected one of {', '.join(setting.choices)}")
+        raise ConfigError(f"{where}: {setting.key} = {shown} is not valid: expected one of {', '.join(setting.choices)}")
     return parsed
 
 
