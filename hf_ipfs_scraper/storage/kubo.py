@@ -26,6 +26,8 @@ from typing import Any, BinaryIO, Iterator
 from urllib.parse import urlsplit
 
 import ipfshttpclient
+import requests
+import urllib3
 from ipfshttpclient import exceptions as rpc
 
 from ..errors import BackendError, BackendUnavailableError, CodecError
@@ -94,6 +96,11 @@ class KuboRemote:
             raise BackendError(f"{self.label} refused: {exc}") from None
         except rpc.Error as exc:
             raise BackendError(f"{self.label}: {exc}") from None
+        except requests.RequestException as exc:  # reading a body: ipfshttpclient maps only the request's errors
+            if _timed_out(exc):
+                raise BackendUnavailableError(f"{self.label} did not answer within {self.timeout:g}s") from None
+            raise BackendUnavailableError(f"{self.label} broke off its answer ({_address.unreachable(exc)}); "
+                                          "is the daemon running?") from None
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         with self._errors():
@@ -185,6 +192,18 @@ class KuboRemote:
 def same_content(a: CID, b: CID) -> bool:
     """One DAG named by either CID version (a daemon may answer CIDv1 for our CIDv0)."""
     return a.multihash == b.multihash and a.codec == b.codec
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A read that waited out the timeout, under the wrappers requests and urllib3 put round it."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a cause chain is short; the bound guards against a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, (TimeoutError, urllib3.exceptions.TimeoutError)):
+            return True
+        seen = seen.__cause__ or seen.__context__ or next((a for a in seen.args if isinstance(a, BaseException)), None)
+    return False
 
 
 def _pin_name(info: Mapping[str, Any]) -> str | None:
