@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx2
 import pytest
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
-from huggingface_hub.errors import RepositoryNotFoundError
+from huggingface_hub.errors import HFValidationError, RepositoryNotFoundError
+from huggingface_hub.utils import validate_repo_id
 
 from tests.hubemu import ACCESS_TOKEN, GeneratedHub, HubEmulator, cardtext
 from tests.hubemu.datasets import dataset_tags
@@ -89,6 +90,21 @@ def test_a_full_walk_lists_every_entity_once_with_its_fields(big) -> None:
         if repo_type == "model":
             assert 0.3 * len(ids) < derived < 0.5 * len(ids)
     assert emu.counts["list"] == sum(math.ceil(hub.count(t) / PAGE) for t in BIG)
+
+
+def test_every_generated_id_is_one_the_hub_allows() -> None:
+    """The Hub's naming rule (huggingface_hub's ``validate_repo_id``: no ``--`` or ``..``, 96
+    characters a part...): a generated Hub holding an id the real one would refuse made the
+    mirror's refusal of such ids look like a lost repo."""
+    hub = GeneratedHub(models=82_000, datasets=72_000, spaces=56_000, seed=7)  # test_walk_scale's Hub
+    for repo_type in ("model", "dataset", "space"):
+        refused = []
+        for repo_id in hub.ids(repo_type, private=True):
+            try:
+                validate_repo_id(repo_id)
+            except HFValidationError as exc:
+                refused.append(str(exc))
+        assert not refused, refused[:3]
 
 
 def test_a_page_costs_a_page_not_a_sort(big) -> None:

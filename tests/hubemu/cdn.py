@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from .repo import Repo, RepoFile
-from .wire import Request, Response, content_response, error_response
+from .wire import Request, Response, content_disposition, content_response, error_response
 
 if TYPE_CHECKING:
     from .emulator import HubEmulator
@@ -46,7 +46,7 @@ class CdnApp:
         repo_hash = hashlib.sha256(f"{repo.type}s/{repo.id}".encode()).hexdigest()
         path = f"/repos/{repo_hash[:2]}/{repo_hash[2:4]}/{repo_hash}/{repo_file.sha256}"
         name = repo_file.path.rsplit("/", 1)[-1]
-        disposition = f"inline; filename*=UTF-8''{quote(name)}; filename=\"{name}\";"
+        disposition = content_disposition(name)
         expires = str(int(time.time()) + URL_TTL_S)
         query = urlencode(
             {

@@ -88,6 +88,8 @@ class HubEmulator:
         self._faults = FaultInjector(faults, lambda: self.limiter, self._stopping)
         #: Seconds a dataset in the viewer's "slow" mode waits before answering.
         self.viewer_delay = 5.0
+        #: Rewrites each Hub answer before it is sent (``hostile.py``: a Hub sending what it should not).
+        self.tamper: Callable[[Request, Response], Response] | None = None
         for repo in corpus:
             self.add_repo(repo)  # refused with a generated Hub
 

@@ -174,7 +174,7 @@ class Namer:
         if relation == 4:
             second = store.merge_with.get(i)
             other = self.root_stem(second)[:20].rstrip("-.") if second is not None else topic
-            stem = f"{root}-{other}-merge" if r.chance(0.5) else f"{topic.capitalize()}{root[:12]}-slerp"
+            stem = f"{root}-{other}-merge" if r.chance(0.5) else f"{topic.capitalize()}{root[:12].rstrip('-.')}-slerp"
             return stem[:64].rstrip("-.")
         stem = f"{root}-{topic}" if r.chance(0.6) else f"{root}-finetuned-{topic}"
         return (stem.lower() if r.chance(0.3) else stem)[:64].rstrip("-.")

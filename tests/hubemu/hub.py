@@ -25,7 +25,7 @@ from .quota import bucket_for
 from .repo import iso
 from .routes import METHODS, URL_PREFIX, Route, parse_route
 from .state import Commit, Hosted
-from .wire import Request, Response, content_response, error_response, json_response
+from .wire import Request, Response, content_disposition, content_response, error_response, json_response
 
 if TYPE_CHECKING:
     from .emulator import HubEmulator
@@ -71,6 +71,8 @@ class HubApp:
         else:
             response = self._dispatch(route, request)
         response.kind = route.kind
+        if self.emu.tamper is not None:  # a hostile Hub's answer (``hostile.py``)
+            response = self.emu.tamper(request, response)
         response.headers.update(verdict.headers)
         response.headers.setdefault("Access-Control-Expose-Headers", EXPOSE)
         response.headers.setdefault("Vary", "Origin")
@@ -312,7 +314,7 @@ class HubApp:
             {
                 "ETag": f'"{repo_file.content_blob_id}"',
                 "Content-Type": content_type,
-                "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}; filename=\"{name}\";",
+                "Content-Disposition": content_disposition(name),
             }
         )
         response = content_response(request, repo_file.data, headers, route.kind)

@@ -75,7 +75,12 @@ def _parse_api(segs: list[str]) -> Route:
         return Route("other")
     repo_type = TYPES[segs[1]]
     rest = segs[2:]
-    n = 2 if len(rest) >= 2 and rest[1] not in SUBROUTES and rest[1] else 1
+    # ``owner/name`` unless the second segment is a subroute of a one-segment id (``gpt2/tree/main``);
+    # a repo may itself be called ``tree`` (``owner/tree/tree/main``), as on the Hub
+    if len(rest) >= 3 and rest[1] and rest[2] in SUBROUTES:
+        n = 2
+    else:
+        n = 2 if len(rest) >= 2 and rest[1] not in SUBROUTES and rest[1] else 1
     repo_id = unquote("/".join(rest[:n]))
     tail = rest[n:]
     common = {"repo_type": repo_type, "repo_id": repo_id, "prefix": f"/api/{segs[1]}/"}

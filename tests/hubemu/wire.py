@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 CHUNK = 1 << 20
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -51,6 +51,14 @@ class Response:
 def json_response(status: int, payload: Any, **headers: str) -> Response:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     return Response(status, {"Content-Type": "application/json; charset=utf-8", **headers}, body)
+
+
+def content_disposition(name: str) -> str:
+    """The Hub's ``inline`` disposition of a file: its name in full, percent-encoded, in
+    ``filename*`` (RFC 6266), and an ASCII one in ``filename`` (header values are Latin-1: a name
+    like an NFD ``café`` could not be sent as it is)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    return f"inline; filename*=UTF-8''{quote(name)}; filename=\"{fallback}\";"
 
 
 def error_response(status: int, code: str, message: str, **headers: str) -> Response:
