@@ -21,6 +21,12 @@ from huggingface_hub.repocard import REGEX_YAML_BLOCK
 _OPENING = re.compile(r"\s*---[ \t]*(?:\r\n|\r|\n|$)")  # opens like front matter
 _NO_BLOCK = "a '---' line opens the text, but the Hub's rule finds no YAML block"
 _RELATIONS = frozenset({"adapter", "merge", "quantized", "finetune"})
+MAX_FRONT_MATTER = 2 << 20  # characters: the largest real cards' YAML is about 1 MB
+# libyaml's loader when PyYAML has it: the same reading as SafeLoader, several times faster, and it
+# refuses nesting past 1000 levels at once (SafeLoader recurses there for seconds). Its errors point
+# less well: a block it refuses for anything but depth is read again by SafeLoader for the message.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DEPTH_PROBLEM = "exceeded maximum nesting depth"
 _TRUE, _FALSE = frozenset({"true", "yes", "on", "1"}), frozenset({"false", "no", "off", "0"})
 
 
@@ -49,9 +55,16 @@ def parse_card(text: str | bytes) -> Card:
     if match is None:  # no block; but say so when the text opens like one (an unclosed or empty block)
         return Card({}, text, _NO_BLOCK if _OPENING.match(text) else None)
     body, block = text[match.end() :], match.group(2)
+    if len(block) > MAX_FRONT_MATTER:
+        return Card({}, body, f"front matter too large: {len(block)} characters, over {MAX_FRONT_MATTER}")
     try:
-        data = _to_json(yaml.safe_load(block), budget=2 * len(block) + 1)
+        data = _to_json(yaml.load(block, Loader=_LOADER), budget=2 * len(block) + 1)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: a date like 2022-13-45
+        if _LOADER is not yaml.SafeLoader and isinstance(exc, yaml.MarkedYAMLError) and exc.problem != _DEPTH_PROBLEM:
+            try:
+                yaml.safe_load(block)
+            except (yaml.YAMLError, ValueError, RecursionError) as precise:
+                exc = precise
         return Card({}, body, _yaml_problem(exc, first_line=match.group(1).count("\n") + 1))
     except _TooLarge:
         return Card({}, body, "front matter too large: its aliases expand past two values a character, or loop")

@@ -73,10 +73,10 @@ class Catalog:
     def files(self, type: str, id: str) -> list[FileRecord]:
         return self.state.files(type, id)
 
-    def readme(self, type: str, id: str) -> str | None:
-        """The README text of a mirrored repo; read from the block store when it was too long to
-        keep in the state store."""
-        return stored_readme(self.state, self.content, type, id)
+    def readme(self, type: str, id: str, *, limit: int | None = None) -> str | None:
+        """The README text of a mirrored repo (its first ``limit`` bytes, when given); read from
+        the block store when it was too long to keep in the state store."""
+        return stored_readme(self.state, self.content, type, id, limit=limit)
 
     @property
     def content(self) -> ContentReader:
@@ -186,9 +186,11 @@ class Catalog:
         self.close()
 
 
-def stored_readme(state: StateStore, content: ContentReader, type: str, id: str) -> str | None:
+def stored_readme(state: StateStore, content: ContentReader, type: str, id: str, *,
+                  limit: int | None = None) -> str | None:
     """A mirrored repo's README text: from the state store, or from ``content`` when it was too
-    long to keep there (None when the repo has no README recorded)."""
+    long to keep there (None when the repo has no README recorded); its first ``limit`` bytes
+    only, when given (a README may be 50 MB: search needs its start, not all of it in memory)."""
     found = state.readme(type, id)
     if found is None:
         return None
@@ -197,4 +199,4 @@ def stored_readme(state: StateStore, content: ContentReader, type: str, id: str)
         return text
     from .ipfs.cid import CID
 
-    return b"".join(content.cat(CID.parse(cid))).decode("utf-8", "replace")
+    return b"".join(content.cat(CID.parse(cid), length=limit)).decode("utf-8", "replace")

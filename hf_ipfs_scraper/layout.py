@@ -26,7 +26,38 @@ def entity_dir(output_dir: Path, repo_type: str, repo_id: str) -> Path:
 
 
 def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n")
+    """``data`` as indented JSON, UTF-8 where it can be; a text UTF-8 cannot hold (a path with a lone
+    surrogate, as the Hub's JSON may send) is written with JSON's ``\\u`` escapes, as it came."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=2, ensure_ascii=True, sort_keys=False, default=str) + "\n"
+    write_text(path, text)
+
+
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: what a file system holds (Linux's limits; most others' are lower)
+
+
+def unsafe_path(path: str) -> str | None:
+    """Why a path from a repo's tree is not archived (None: it is). Git never holds an empty,
+    ``.`` or ``..`` segment, a leading ``/`` or a NUL, so a tree naming one is lying or hostile;
+    a name no file system holds could not be checked out, so no ``ipfs add`` of the repo could
+    give it a CID either. Backslashes, case and Unicode variants are names like any other (UnixFS
+    keeps them as bytes; nothing is written under a file's own name outside the block store)."""
+    try:
+        raw = path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "unsafe path: not valid UTF-8 text"
+    if "\0" in path:
+        return "unsafe path: holds a NUL"
+    if path.startswith("/"):
+        return "unsafe path: absolute"
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return "unsafe path: an empty, '.' or '..' segment"
+    if len(raw) > PATH_MAX or any(len(part.encode("utf-8")) > NAME_MAX for part in path.split("/")):
+        return f"unsafe path: longer than a file system holds ({NAME_MAX} bytes a name, {PATH_MAX} in all)"
+    return None
 
 
 def temp_beside(path: Path) -> tuple[int, Path]:

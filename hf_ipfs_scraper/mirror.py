@@ -27,7 +27,7 @@ from .hub.client import HubClient
 from .ipfs.cid import CID
 from .ipfs.options import ImportOptions
 from .layout import entity_dir
-from .pipeline import Pipeline, ProgressCallback, RunSummary
+from .pipeline import README_TEXT_MAX, Pipeline, ProgressCallback, RunSummary
 from .provenance.tracker import ProvenanceTracker
 from .ratelimit import RateLimiter
 from .records import RECORD_TYPES, REPO_TYPES
@@ -261,7 +261,7 @@ class Mirror:
                     raise
 
     def _readme(self, entity: EntityState) -> str | None:
-        return stored_readme(self.state, self.storage, entity.type, entity.id)
+        return stored_readme(self.state, self.storage, entity.type, entity.id, limit=README_TEXT_MAX)
 
     def snapshot(self, *, publish: str | None = None) -> SnapshotRow:
         """Pin one directory linking every mirrored repo (and the trending lists, the state, the
@@ -326,7 +326,7 @@ class Mirror:
         walk listed that is not gone: ``SearchDoc.indexes``); returns how many."""
         assert self.search is not None
         with Catalog(self.config.output_dir, store_path=self.config.store_path) as catalog:
-            return self.search.rebuild(SearchDoc.documents(catalog.entities(), lambda e: catalog.readme(e.type, e.id)))
+            return self.search.rebuild(SearchDoc.documents(catalog.entities(), lambda e: catalog.readme(e.type, e.id, limit=README_TEXT_MAX)))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:

@@ -48,7 +48,7 @@ from .hub.download import Cancelled
 from .hub.retry import transient_retrying
 from .ipfs.cid import CID
 from .ipfs.importer import Node
-from .layout import repo_dir, write_json, write_text
+from .layout import repo_dir, unsafe_path, write_json, write_text
 from .provenance.tracker import ProvenanceTracker
 from .ratelimit import RateLimiter, ScraperHandle
 from .records import RepoFile, RepoRecord
@@ -118,10 +118,11 @@ class RunSummary:
     seconds: float = 0.0
     skips: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (id, why): listing entries not taken
     error: str | None = None  # why the run itself failed (the listing could not be fetched...)
 
     def as_dict(self) -> dict[str, object]:
-        return {k: (list(map(list, v)) if k in ("skips", "failures") else v) for k, v in self.__dict__.items()}
+        return {k: (list(map(list, v)) if k in ("skips", "failures", "refused") else v) for k, v in self.__dict__.items()}
 
     def __str__(self) -> str:
         if self.error is not None:
@@ -140,6 +141,7 @@ class RunSummary:
         ]
         lines += [f"  skipped {repo}: {why}" for repo, why in self.skips]
         lines += [f"  failed  {repo}: {why}" for repo, why in self.failures]
+        lines += [f"  refused {repo[:100]!r}: {why}" for repo, why in self.refused]
         return "\n".join(lines)
 
 
@@ -225,9 +227,11 @@ class Pipeline:
 
     def _discover(self, scraper: RepoScraper, limit: int, run_id: int, summary: RunSummary) -> list[RepoRecord]:
         def trending() -> list[tuple[int, RepoRecord]]:
+            summary.refused.clear()  # a retried listing tells them again
             return list(self.client.trending(
                 scraper.repo_type, limit=limit, expand=scraper.expand, record=scraper.record,
                 accept=(lambda r: scraper.rejection(r) is None) if scraper.filters_client_side else None,
+                refused=lambda repo_id, why: summary.refused.append((repo_id, why)),
                 **scraper.listing_params(),
             ))
 
@@ -396,6 +400,9 @@ class Pipeline:
 
     def _keep(self, file: RepoFile) -> str | None:
         """Why a file is left out (None: kept)."""
+        unsafe = unsafe_path(file.path)
+        if unsafe is not None:
+            return unsafe
         cfg = self.config
         if cfg.filters_include and not any(fnmatch.fnmatch(file.path, g) for g in cfg.filters_include):
             return "not matched by filters.include"
@@ -461,7 +468,8 @@ class Pipeline:
             self.search.upsert([SearchDoc.from_entity(done, text)])
 
     def _cat_text(self, cid: str) -> str:
-        return b"".join(self.storage.cat(CID.parse(cid))).decode("utf-8", "replace")
+        """A long README's first ``README_TEXT_MAX`` bytes: what search indexes of it."""
+        return b"".join(self.storage.cat(CID.parse(cid), length=README_TEXT_MAX)).decode("utf-8", "replace")
 
     def _readme(self, nodes: dict[str, Node]) -> tuple[str | None, int, str | None]:
         """The root README's CID, size and text (the text up to ``README_TEXT_MAX``), read back

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping
@@ -53,6 +54,7 @@ _TRANSFORMED_CARD_KEYS = frozenset({"model-index", "eval_results", "model_name",
                                     "train-eval-index", "ignore_metadata_errors"})
 _READ_FROM_JSON = ("cardData", "createdAt", "lastModified")
 _SNAKE_ALIASES = frozenset({"card_data", "created_at", "last_modified"})  # the info classes take these too
+_HEX40, _HEX64 = re.compile(r"[0-9a-f]{40}"), re.compile(r"[0-9a-f]{64}")
 _HUB_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
 
 
@@ -61,8 +63,60 @@ class _NotPlain(Exception):
 
 
 def _card_of(info: Any, listed: _Listed | None) -> dict[str, Any] | None:
-    """The card data: ``from_listing``'s reading when there is one, else the info's."""
-    return _card(info.card_data) if listed is None else listed.card
+    """The card data: ``from_listing``'s reading when there is one, else the info's; made storable."""
+    card = _card(info.card_data) if listed is None else listed.card
+    return _storable_card(card) if card else card
+
+
+MAX_CARD_DEPTH = 64  # real cards nest a few levels (model-index: 6); the Hub's YAML parser sets no bound
+TOO_DEEP = f"(nested deeper than {MAX_CARD_DEPTH} levels: not kept)"
+
+
+def storable_text(value: str) -> str:
+    """``value`` as UTF-8 can hold it: a lone surrogate (JSON's ``"\\ud800"``, which the Hub's
+    JavaScript may send) becomes U+FFFD, as bad bytes do when decoded; SQLite, Parquet, the search
+    index and JSON files written as UTF-8 all refuse it."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def _storable_card(card: dict[str, Any]) -> dict[str, Any]:
+    """``card`` when every text in it is valid and it nests at most ``MAX_CARD_DEPTH`` levels
+    (nearly always: then nothing is copied); else a copy with bad text mended and what lies deeper
+    replaced by ``TOO_DEEP`` (the state store, metadata.json and the web answers recurse over it)."""
+    if _storable(card, 0):
+        return card
+    mended = _mended(card, 0)
+    assert isinstance(mended, dict)
+    return mended
+
+
+def _storable(value: Any, depth: int) -> bool:
+    if type(value) is str:
+        return value.isascii() or storable_text(value) is value
+    if isinstance(value, dict):
+        return depth < MAX_CARD_DEPTH and all(
+            (type(k) is not str or k.isascii() or storable_text(k) is k) and _storable(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return depth < MAX_CARD_DEPTH and all(_storable(v, depth + 1) for v in value)
+    return True
+
+
+def _mended(value: Any, depth: int) -> Any:
+    if type(value) is str:
+        return storable_text(value)
+    if isinstance(value, (dict, list)) and depth >= MAX_CARD_DEPTH:
+        return TOO_DEEP
+    if isinstance(value, dict):
+        return {storable_text(k) if type(k) is str else k: _mended(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mended(v, depth + 1) for v in value]
+    return value
 
 
 def _plain_card(value: Any) -> dict[str, Any] | None:
@@ -142,8 +196,15 @@ def _license_languages(fields: CardFields, tags: tuple[str, ...]) -> dict[str, A
 
 
 def dir_name(repo_id: str) -> str:
-    """``owner__name``: a repo's folder under ``<output_dir>/<type>s/`` (and a snapshot's link name)."""
-    return repo_id.replace("/", "__")
+    """``owner__name``: a repo's folder under ``<output_dir>/<type>s/`` (and a snapshot's link name).
+
+    Ids the Hub allows may hold ``_`` too, so ``a__b/c`` and ``a/b__c`` would share a folder: an
+    id where ``__`` could be read two ways gets ``~`` (which no id holds) and 12 hex digits of its
+    sha256 after it, so every id has a folder of its own and the common ones keep the plain name."""
+    name = repo_id.replace("/", "__")
+    if "__" in repo_id or "_/" in repo_id or "/_" in repo_id:
+        name += "~" + hashlib.sha256(repo_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +231,17 @@ class RepoRecord:
     # ``card_fields(card_data)``, read once when the record is made (provenance and the scrapers
     # ask for it again: a walk makes millions of records); not part of the metadata.
     _card_fields: CardFields | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Mend the record's texts UTF-8 cannot hold (``storable_text``): the Hub's JSON may carry lone
+        surrogates in any field, and one such text would stop every write of the run."""
+        for name in _text_fields(type(self)):
+            value = getattr(self, name)
+            if type(value) is str:
+                if not value.isascii() and storable_text(value) is not value:
+                    object.__setattr__(self, name, storable_text(value))
+            elif type(value) is tuple and not all(type(v) is not str or v.isascii() or storable_text(v) is v for v in value):
+                object.__setattr__(self, name, tuple(storable_text(v) if type(v) is str else v for v in value))
 
     @classmethod
     def _common(cls, info: Any, card: dict[str, Any] | None, fields: CardFields,
@@ -352,6 +424,16 @@ class SpaceRecord(RepoRecord):
 
 
 _PUBLIC_FIELDS: dict[type[RepoRecord], tuple[str, ...]] = {}
+_TEXT_FIELDS: dict[type[RepoRecord], tuple[str, ...]] = {}
+
+
+def _text_fields(cls: type[RepoRecord]) -> tuple[str, ...]:
+    """The fields of ``cls`` that hold texts or tuples of texts (the card data has its own mending)."""
+    names = _TEXT_FIELDS.get(cls)
+    if names is None:
+        names = _TEXT_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)
+                                          if "str" in str(f.type) and f.name not in ("card_data", "_card_fields"))
+    return names
 
 
 def _public_fields(cls: type[RepoRecord]) -> tuple[str, ...]:
@@ -376,8 +458,21 @@ class RepoFile:
 
     @classmethod
     def from_api(cls, item: Any) -> RepoFile:
+        """From a tree entry; ``ValueError`` when its fields are not a file's (a path, a size of
+        0 or more bytes, a 40-hex oid, a 64-hex sha256): a hash or a size that cannot be checked
+        would let any bytes through."""
         lfs = getattr(item, "lfs", None)
-        return cls(path=item.path, size=int(item.size), oid=item.blob_id, lfs_sha256=lfs.sha256 if lfs else None)
+        path, size, oid = item.path, item.size, item.blob_id
+        sha256 = lfs.sha256 if lfs else None
+        if not isinstance(path, str) or not path:
+            raise ValueError(f"a tree entry's path is {path!r}")
+        if type(size) is not int or size < 0:
+            raise ValueError(f"{path!r}: its size is {size!r}, not a number of bytes")
+        if not isinstance(oid, str) or not _HEX40.fullmatch(oid):
+            raise ValueError(f"{path!r}: its oid is {oid!r}, not a git blob id")
+        if sha256 is not None and (not isinstance(sha256, str) or not _HEX64.fullmatch(sha256)):
+            raise ValueError(f"{path!r}: its LFS sha256 is {sha256!r}")
+        return cls(path=path, size=size, oid=oid, lfs_sha256=sha256)
 
     @property
     def content_id(self) -> str:

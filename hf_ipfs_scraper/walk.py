@@ -77,6 +77,7 @@ class WalkSummary:
     indexed: int = 0
     gone: list[str] = field(default_factory=list)
     renamed: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (id, why): listed entries that are not repos
     requests: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
@@ -85,7 +86,8 @@ class WalkSummary:
         head = (f"catalog {self.repo_type}s: {self.kind} walk{' (resumed)' if self.resumed else ''} {self.status}"
                 f" in {self.seconds:.1f}s: {self.pages} pages, {self.listed} listed, {self.changed} new or changed,"
                 f" {len(self.gone)} gone, {len(self.renamed)} renamed, {self.indexed} indexed for search; Hub requests: "
-                + (", ".join(f"{k} {v}" for k, v in sorted(self.requests.items())) or "none"))
+                + (", ".join(f"{k} {v}" for k, v in sorted(self.requests.items())) or "none")
+                + (f"; {len(self.refused)} listed entries refused (not repo ids)" if self.refused else ""))
         return head if self.error is None else f"{head}\n  error: {self.error}"
 
 
@@ -290,6 +292,9 @@ class _PageWriter:
             self.summary.pages += 1
             self.summary.listed += len(entries)
             self.summary.changed += changed
+            self.summary.refused += page.refused
+        for repo_id, why in page.refused:
+            logger.warning("catalog %ss: a listed entry %r was refused: %s", self.walk.type, repo_id, why)
         return changed
 
 

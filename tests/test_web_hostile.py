@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hf_ipfs_scraper import Catalog, Mirror, load_config
+from hf_ipfs_scraper.state import StateStore
 from hf_ipfs_scraper.web import page
 from hf_ipfs_scraper.web.app import create_app
 from tests.hubemu import HubEmulator, Repo, RepoFile
@@ -101,8 +102,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
             summaries = mirror.scrape_all({"model": 5, "dataset": 5, "space": 5})
             assert all(s.failed == 0 and s.mirrored >= 1 for s in summaries), [str(s) for s in summaries]
             emu.add_repo(Repo("model", EVIL_ID, [RepoFile("README.md", f"# {WORD}\n".encode())], trending_score=5))
-            mirror.catalog(["model"])  # the listing's id, never validated: a catalog-only entity
+            walked, = mirror.catalog(["model"])
+            assert [id_ for id_, _ in walked.refused] == [EVIL_ID]  # a listing's id that is no repo id: refused
     out = config.output_dir
+    with StateStore(out / "state.sqlite") as state:  # an archive of an older version, or edited by hand
+        state.upsert_discovered("model", EVIL_ID, None, metadata={"id": EVIL_ID})
     for place in (root, out, out / "ipfs", out.parent.parent):  # next to, inside and above the output dir
         (place / "secret.txt").write_bytes(SECRET)
     secrets = [SECRET, (out / "state.sqlite").read_bytes()[:16],  # b"SQLite format 3\0"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import httpx2
@@ -20,12 +20,13 @@ from huggingface_hub.errors import (
     DisabledRepoError,
     GatedRepoError,
     HfHubHTTPError,
+    HFValidationError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
 from huggingface_hub.hf_api import DatasetInfo, ModelInfo, SpaceInfo
 from huggingface_hub.hf_api import RepoFile as _ApiRepoFile
-from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, validate_repo_id
 
 from ..errors import HubError, RepoUnavailableError, TransientHubError
 from ..records import RepoFile, RepoRecord
@@ -36,6 +37,7 @@ from .viewer import ViewerClient
 logger = logging.getLogger(__name__)
 
 MAX_PAGE = 1000
+MAX_TREE_FILES = 1_000_000  # more than any repo the Hub holds (it advises under 100k): past it, a listing that never ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,21 @@ class ListingPage:
 
     records: list[RepoRecord]
     next_url: str | None
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (id, why): entries not taken (see ``refusal``)
+
+
+def refusal(repo_id: object) -> str | None:
+    """Why a listed id is not taken (None: it is a Hub repo id). The Hub's own rule
+    (``validate_repo_id``: ``owner/name`` of ASCII letters, digits, ``-_.``, no ``..`` or ``--``,
+    96 characters at most a part): an id past it cannot be asked for again, and would name a
+    folder like ``..`` or one too long for the file system."""
+    if not isinstance(repo_id, str):
+        return f"the id is a {type(repo_id).__name__}, not text"
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        return f"not a valid repo id: {str(exc).splitlines()[0]}"
+    return None
 
 
 class HubClient:
@@ -68,11 +85,13 @@ class HubClient:
         expand: Iterable[str],
         record: type[RepoRecord],
         accept: Callable[[RepoRecord], bool] | None = None,
+        refused: Callable[[str, str], None] | None = None,
         **params: Any,
     ) -> Iterator[tuple[int, RepoRecord]]:
         """``(rank, record)`` in trending order, at most ``limit`` accepted ones. ``expand`` names
         the fields to list, ``record`` the type each item becomes, ``params`` the server-side
-        filters (``author``, ``pipeline_tag``, ``task_categories``...).
+        filters (``author``, ``pipeline_tag``, ``task_categories``...). An entry with an id that
+        is not a repo id, or one listed again, is left out and told to ``refused(id, why)``.
 
         Without a client-side filter exactly one page of ``limit`` is asked for. With one, a first
         page of ``max(100, 4 * limit)`` is scanned; if fewer than ``limit`` repos pass, the listing is
@@ -84,6 +103,7 @@ class HubClient:
             "model": self.api.list_models, "dataset": self.api.list_datasets, "space": self.api.list_spaces,
         }
         accepted = seen = 0
+        ids: set[str] = set()
         with self._hub_errors(f"listing trending {repo_type}s failed", retried=True):
             for cap in (page,) if accept is None or page >= MAX_PAGE else (page, MAX_PAGE):
                 # huggingface_hub sends `limit` as the page size and stops after that many items
@@ -91,6 +111,12 @@ class HubClient:
                     if rank <= seen:
                         continue  # seen in the first, smaller listing
                     seen = rank
+                    why = refusal(info.id) or ("listed again" if info.id in ids else None)
+                    if why is not None:
+                        if refused is not None:
+                            refused(str(info.id), why)
+                        continue
+                    ids.add(info.id)
                     item = record.from_api(info)
                     if accept is not None and not accept(item):
                         continue
@@ -108,8 +134,10 @@ class HubClient:
         huggingface_hub's listings, which retry on their own."""
         try:
             yield
-        except (HfHubHTTPError, json.JSONDecodeError) as exc:  # the latter: huggingface_hub decoded a body cut short
+        except (HfHubHTTPError, json.JSONDecodeError, UnicodeDecodeError) as exc:  # the last two: huggingface_hub decoded a body cut short
             raise (_transient(what, exc, retried=retried) or HubError(f"{what}: {exc}")) from exc
+        except RecursionError as exc:
+            raise HubError(f"{what}: {_TOO_DEEP}") from exc
         except httpx2.TransportError as exc:
             raise TransientHubError(f"cannot reach the Hub at {self.endpoint}: {exc}", retried=retried) from exc
 
@@ -147,12 +175,27 @@ class HubClient:
                 return response.json(), response
             except ValueError as exc:  # a body cut short, most likely: asking again may cure it
                 raise TransientHubError(f"listing {repo_type}s: the Hub answered something that is not JSON: {exc}") from exc
+            except RecursionError as exc:
+                raise HubError(f"listing {repo_type}s: {_TOO_DEEP}") from exc
 
+        visited: set[str] = set()
         while url is not None:
             items, response = transient_retrying(self.retries, lambda: f"listing {repo_type}s")(page, url, params)
+            visited.add(url)
             url = response.links.get("next", {}).get("url")
+            if url is not None and url in visited:  # the Hub's cursors never go back: a loop would never end
+                raise HubError(f"listing {repo_type}s: the next-page link goes back to a page already listed ({url})")
             params = None  # the next URL carries the whole query, cursor included
-            yield ListingPage([record.from_listing(item, info_type) for item in items], url)
+            if not isinstance(items, list):
+                raise HubError(f"listing {repo_type}s: the Hub answered a {type(items).__name__}, not a list")
+            records, refused = [], []
+            for item in items:
+                why = refusal(item.get("id") if isinstance(item, dict) else None)
+                if why is None:
+                    records.append(record.from_listing(item, info_type))
+                else:
+                    refused.append((str(item.get("id") if isinstance(item, dict) else item)[:200], why))
+            yield ListingPage(records, url, refused)
 
     def current_id(self, repo_type: str, repo_id: str) -> str | None:
         """The id the Hub answers for ``repo_id`` now: another one when it was renamed (the Hub
@@ -165,14 +208,36 @@ class HubClient:
         return str(info.id) if info.id else None
 
     def tree(self, record: RepoRecord) -> list[RepoFile]:
-        """Every file of the repo at ``record.sha``: one recursive tree listing."""
+        """Every file of the repo at ``record.sha``: one recursive tree listing (its pages).
+
+        A listing that names a path twice (a next-page link that loops: huggingface_hub follows
+        it forever), goes past ``MAX_TREE_FILES`` or holds an entry that is not a file's is the
+        repo's persistent failure, found before any file is fetched."""
+        files: list[RepoFile] = []
+        seen: set[str] = set()
         try:
             items = self.api.list_repo_tree(
                 record.id, recursive=True, revision=record.sha, repo_type=record.type
             )
-            return [RepoFile.from_api(i) for i in items if isinstance(i, _ApiRepoFile)]
+            for item in items:
+                if not isinstance(item, _ApiRepoFile):
+                    continue
+                file = RepoFile.from_api(item)
+                if file.path in seen:
+                    raise HubError(f"{record.id}: the tree listing names {file.path!r} twice (its pages loop?)")
+                if len(files) >= MAX_TREE_FILES:
+                    raise HubError(f"{record.id}: the tree listing goes on past {MAX_TREE_FILES} files")
+                seen.add(file.path)
+                files.append(file)
+        except HubError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:  # from the entries' fields: the Hub's data, not a bug here
+            if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError, HFValidationError)):
+                raise _map_error(record, exc, retried=True) from exc
+            raise HubError(f"{record.id}: the tree listing holds an entry that is not a file's: {exc!r}") from exc
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised just below
             raise _map_error(record, exc, retried=True) from exc
+        return files
 
     def open_file(
         self,
@@ -191,6 +256,9 @@ class HubClient:
         )
 
 
+_TOO_DEEP = "the Hub's answer nests deeper than Python's JSON decoder goes (about 1000 levels)"
+
+
 def _transient(what: str, exc: Exception, *, retried: bool = False) -> TransientHubError | None:
     """``exc`` as a :class:`TransientHubError` when asking again may cure it: a 5xx or a 429 (with
     the server's ``Retry-After``), a connection that failed, an answer that is not JSON (cut short);
@@ -204,7 +272,7 @@ def _transient(what: str, exc: Exception, *, retried: bool = False) -> Transient
         return None
     if isinstance(exc, httpx2.TransportError):
         return TransientHubError(f"{what}: the connection failed: {exc!r}", retried=retried)
-    if isinstance(exc, json.JSONDecodeError):
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
         return TransientHubError(f"{what}: the Hub's answer is not JSON (cut short?): {exc}")
     return None
 
@@ -229,6 +297,10 @@ def _map_error(record: RepoRecord, exc: Exception, *, retried: bool = False) -> 
         return RepoUnavailableError("not_found", "not found (deleted, or private to others)")
     if isinstance(exc, DisabledRepoError):
         return RepoUnavailableError("disabled", "the Hub has disabled this repo")
+    if isinstance(exc, HFValidationError):  # huggingface_hub refused the id or revision before asking
+        return HubError(f"{record.id}: {str(exc).splitlines()[0]}")
+    if isinstance(exc, RecursionError):
+        return HubError(f"{record.id}: {_TOO_DEEP}")
     found = _transient(record.id, exc, retried=retried)
     if found is not None:
         return found
