@@ -32,6 +32,7 @@ from ..state.rows import EdgeRow, node_key, split_node
 from .edges import BASE_RELATIONS, extract
 
 LINEAGE_RELATIONS = frozenset(BASE_RELATIONS) | {"derived_from"}
+_OUT_OF_FAMILY = frozenset({"trained_on", "uses"})  # what a member points at outside the lineage: drawn too
 _EDGE_DATA: dict[str, dict[str, str]] = {}  # relation -> the one attribute dict of its edges
 _NOT_MIRRORED: dict[str, object] = {}  # the attribute dict of every node without a mirror: keep it empty
 _MIRRORED: dict[str, object] = {"mirrored": True}
@@ -266,8 +267,8 @@ class ProvenanceTracker:
 
     def family(self, key: str, *, max_nodes: int | None = None) -> nx.DiGraph:
         """The family tree of ``key`` as a graph ready to draw: its ancestors, its descendants (at
-        most ``max_nodes`` of them), the datasets they were trained on and the Spaces that use
-        them (at most ``max_nodes`` of those too, the nearest members' first), with
+        most ``max_nodes`` of them), the datasets they were trained on, what a Space uses, and the
+        Spaces that use them (at most ``max_nodes`` of those too, the nearest members' first), with
         ``type``/``id``/``mirrored`` on every node. ``graph.graph["omitted"]`` counts the family
         members left out past ``max_nodes`` (a base of the whole Hub has tens of thousands of Spaces
         using its derivatives: uncapped, its family was 75,000 nodes and two seconds to make)."""
@@ -283,7 +284,7 @@ class ProvenanceTracker:
                 if member not in graph:
                     continue
                 extra.update(dict.fromkeys(sorted(dst for dst, data in succ[member].items()
-                                                  if data["relation"] == "trained_on" and dst not in members)))
+                                                  if data["relation"] in _OUT_OF_FAMILY and dst not in members)))
                 extra.update(dict.fromkeys(sorted(src for src, data in pred[member].items()
                                                   if data["relation"] == "uses" and src not in members)))
                 if max_nodes is not None and len(extra) > max_nodes:
