@@ -64,7 +64,7 @@ ODD_NAMES = [RepoFile("README.md", b"# odd names\n"), RepoFile("back\\slash.txt"
              RepoFile("Case.txt", b"upper\n"), RepoFile("case.txt", b"lower\n"),
              RepoFile(NFC, b"composed\n"), RepoFile(NFD, b"decomposed\n")]
 UNSAFE = ["../escape.txt", "/etc/passwd", "a/../../b.txt", "./dot.txt", "a//b.txt", "nul\0.txt",
-          "n" * 256, "deep/" * 900 + "x", "\ud800.txt"]
+          "n" * 256, "n" * 4096, "deep/" * 900 + "x", "\ud800.txt"]
 INVALID_IDS = ["..", "../../etc", "owner/" + "a" * 300, "/etc/passwd", "a/b/c", "bad--name/x", 42]
 
 
@@ -297,7 +297,8 @@ def test_a_50_mb_readme_is_archived_whole_and_read_in_bounded_memory(hf_env, hub
     huge = head + b"filler line of a card that goes on and on\n" * (50_000_000 // 43)
     not_utf8 = b"# latin1 caf\xe9 card zqxlatin\n\xff\xfe\x00 broken bytes\n"
     emu = hub_factory([_model("big/readme", 20, RepoFile("README.md", huge), RepoFile("config.json", b"{}\n")),
-                       _model("bad/utf8", 10, RepoFile("README.md", not_utf8))])
+                       _model("bad/utf8", 10, RepoFile("README.md", not_utf8)),
+                       *(_model(id_, 9 - n, RepoFile("README.md", text)) for n, (id_, text) in enumerate(YAML_READMES.items()))])
     hf_env.use(emu)
     out = tmp_path / "out"
     tracemalloc.start()
@@ -317,3 +318,16 @@ def test_a_50_mb_readme_is_archived_whole_and_read_in_bounded_memory(hf_env, hub
         assert [h.id for h in catalog.search("zqxlatin").hits] == ["bad/utf8"]
         text = catalog.readme("model", "bad/utf8")
         assert text is not None and "\ufffd" in text
+        for id_, readme in YAML_READMES.items():  # archived as text, found by search, no card data
+            entity = catalog.entity("model", id_)
+            assert entity is not None and entity.status == "done" and entity.card_data is None, entity
+            word = readme.split()[-1].decode()
+            assert [h.id for h in catalog.search(word).hits] == [id_], word
+
+
+_LAUGHS = "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+YAML_READMES = {  # front matter the Hub's parser refuses: its cardData is absent
+    "yaml/bomb": f"---\nl0: &l0 lol\n{_LAUGHS}---\n# zqxbomb\n".encode(),
+    "yaml/deep": b"---\nx: " + b"[" * 20000 + b"]" * 20000 + b"\n---\n# zqxdeep\n",
+    "yaml/broken": b"---\nlicense: [mit\n  pretty_name: {\n---\n# zqxbroken\n",
+}

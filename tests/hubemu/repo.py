@@ -77,15 +77,33 @@ def is_lfs_path(path: str, size: int, gitattributes: str = DEFAULT_GITATTRIBUTES
     return False
 
 
+def _expands_past(data: Any, budget: int) -> bool:
+    """Whether ``data`` written out (aliases expanded) holds more than ``budget`` values."""
+    stack, seen = [data], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > budget:
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def card_data_from_readme(readme: bytes) -> dict[str, Any] | None:
     """The README's YAML front matter as the Hub's ``cardData`` (None when absent or not valid YAML)."""
     text = readme.decode("utf-8", "replace").lstrip("\ufeff")
     match = REGEX_YAML_BLOCK.search(text)
     if match is None:
         return None
+    block = match.group(2)
     try:
-        data = yaml.load(match.group(2), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
+        data = yaml.load(block, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        if "&" in block and _expands_past(data, 100 * len(block)):
+            return None  # the Hub's YAML parser refuses an alias bomb ("excessive alias count")
+    except (yaml.YAMLError, RecursionError):  # RecursionError: nesting deeper than the composer goes
         return None
     if not isinstance(data, dict):
         return None
