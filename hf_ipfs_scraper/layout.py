@@ -53,9 +53,10 @@ def unsafe_path(path: str) -> str | None:
         return "unsafe path: holds a NUL"
     if path.startswith("/"):
         return "unsafe path: absolute"
-    if any(part in ("", ".", "..") for part in path.split("/")):
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
         return "unsafe path: an empty, '.' or '..' segment"
-    if len(raw) > PATH_MAX or any(len(part.encode("utf-8")) > NAME_MAX for part in path.split("/")):
+    if len(raw) > PATH_MAX or any(len(part.encode("utf-8")) > NAME_MAX for part in parts):
         return f"unsafe path: longer than a file system holds ({NAME_MAX} bytes a name, {PATH_MAX} in all)"
     return None
 

@@ -190,11 +190,12 @@ class HubClient:
                 raise HubError(f"listing {repo_type}s: the Hub answered a {type(items).__name__}, not a list")
             records, refused = [], []
             for item in items:
-                why = refusal(item.get("id") if isinstance(item, dict) else None)
+                repo_id = item.get("id") if isinstance(item, dict) else None
+                why = refusal(repo_id)
                 if why is None:
                     records.append(record.from_listing(item, info_type))
                 else:
-                    refused.append((str(item.get("id") if isinstance(item, dict) else item)[:200], why))
+                    refused.append((str(item if repo_id is None else repo_id)[:200], why))
             yield ListingPage(records, url, refused)
 
     def current_id(self, repo_type: str, repo_id: str) -> str | None:
@@ -231,9 +232,9 @@ class HubClient:
                 files.append(file)
         except HubError:
             raise
+        except (json.JSONDecodeError, UnicodeDecodeError, HFValidationError) as exc:  # ValueErrors, mapped like the rest
+            raise _map_error(record, exc, retried=True) from exc
         except (KeyError, TypeError, ValueError) as exc:  # from the entries' fields: the Hub's data, not a bug here
-            if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError, HFValidationError)):
-                raise _map_error(record, exc, retried=True) from exc
             raise HubError(f"{record.id}: the tree listing holds an entry that is not a file's: {exc!r}") from exc
         except Exception as exc:  # noqa: BLE001 - mapped or re-raised just below
             raise _map_error(record, exc, retried=True) from exc
