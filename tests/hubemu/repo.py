@@ -77,18 +77,25 @@ def is_lfs_path(path: str, size: int, gitattributes: str = DEFAULT_GITATTRIBUTES
     return False
 
 
-def _expands_past(data: Any, budget: int) -> bool:
-    """Whether ``data`` written out (aliases expanded) holds more than ``budget`` values."""
-    stack, seen = [data], 0
+# Deeper than this, the emulator's own JSON encoder (recursive in C) would overflow the stack; the
+# Hub's parser refuses such front matter too. libyaml (CSafeLoader) composes it without recursing, so
+# depth is checked here rather than left to a RecursionError that only the pure-Python loader raises.
+_MAX_YAML_DEPTH = 500
+
+
+def _refused(data: Any, budget: int) -> bool:
+    """Whether the Hub would refuse parsed front matter: past ``budget`` values once aliases are
+    expanded (an alias bomb, "excessive alias count"), or nested past ``_MAX_YAML_DEPTH``."""
+    stack, seen = [(data, 1)], 0
     while stack:
-        value = stack.pop()
+        value, depth = stack.pop()
         seen += 1
-        if seen > budget:
+        if seen > budget or depth > _MAX_YAML_DEPTH:
             return True
         if isinstance(value, dict):
-            stack.extend(value.values())
+            stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
-            stack.extend(value)
+            stack.extend((v, depth + 1) for v in value)
     return False
 
 
@@ -101,11 +108,9 @@ def card_data_from_readme(readme: bytes) -> dict[str, Any] | None:
     block = match.group(2)
     try:
         data = yaml.load(block, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
-        if "&" in block and _expands_past(data, 100 * len(block)):
-            return None  # the Hub's YAML parser refuses an alias bomb ("excessive alias count")
-    except (yaml.YAMLError, RecursionError):  # RecursionError: nesting deeper than the composer goes
+    except (yaml.YAMLError, RecursionError):  # RecursionError: the pure-Python composer nests by recursion
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or _refused(data, 100 * len(block)):
         return None
     # YAML dates and other non-JSON scalars: the Hub serves them as strings.
     return json.loads(json.dumps(data, default=str))
