@@ -127,6 +127,7 @@ TARGET_ANONYMOUS_MIN = 30.0
 TARGET_BUILD_S, TARGET_RSS_MB, TARGET_PROV_P95_MS = 60.0, 2048.0, 50.0  # bench_provenance's
 TARGET_SEARCH_P95_MS = 20.0  # bench_search's at a million documents
 SERVER_S_TABLE = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+START_MOMENTS = 20  # starting moments within a window the Hub's clock opened, for the projection
 MAX_NODES = 200
 # The tracker's own SELECTs (ProvenanceTracker._load), as bench_provenance's baseline.
 ENTITY_SCAN = "SELECT type, id, root_cid IS NOT NULL FROM entities"
@@ -475,10 +476,13 @@ class Stream:
 
 def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: bool = True,
              quota: int | None = None, paced: bool = False, back_after: int | None = None,
-             meeting: int = 0) -> float:
+             meeting: int = 0, first_window_s: float | None = None) -> float:
     """Seconds for ``streams`` through ``RateLimiter(plan)`` on a virtual clock, each request
-    answered in ``server_s``, nobody else spending the quota, no 429, a fresh window (``quota``
-    overrides the plan's ``api`` quota).
+    answered in ``server_s``, nobody else spending the quota, no 429 (``quota`` overrides the plan's
+    ``api`` quota). The first window is fresh: it opens with the walk's first request, the worst
+    case for fixed windows; ``first_window_s`` is the seconds left of a window the Hub's clock
+    opened before the walk began, which the limiter learns from the first answer's ``RateLimit``
+    header (``t``), as it does on the Hub.
 
     ``concurrent=False`` is the walk as it was first: one type after the other, paced, each page
     fetched, then parsed, then written, before the next is asked for. ``concurrent=True`` is
@@ -507,6 +511,10 @@ def simulate(plan: str, streams: list[Stream], server_s: float, *, concurrent: b
         now[0] += seconds
 
     limiter = RateLimiter(plan, clock=lambda: now[0], sleep=sleep, **kwargs)
+    if first_window_s is not None:
+        api = limiter._state("api")
+        limiter.observe("api", 200, {"RateLimit": f'"api";r={api.quota};t={first_window_s:g}',
+                                     "RateLimit-Policy": f'"fixed window";"api";q={api.quota};w={api.window:g}'})
     if not concurrent:
         for st in streams:
             handle = limiter.register("catalog")
@@ -624,6 +632,13 @@ def projection(args: argparse.Namespace, client: dict[str, dict[str, float]], me
         table.append(row)
     from hf_ipfs_scraper.walk import _BACK_LANE_AFTER
 
+    # When the Hub's windows follow its own clock, a walk starts at a random moment of one: the
+    # projection for as many starting moments spread evenly over the window (the first window's
+    # seconds left), at the flag's server time.
+    window_s = 300.0
+    starts = [window_s * (k + 0.5) / START_MOMENTS for k in range(START_MOMENTS)]
+    by_start = sorted(simulate("anonymous", streams, args.server_seconds_per_page, meeting=meeting["pages"],
+                               first_window_s=left) / 60 for left in starts)
     total = sum(requests.values())
     asked = total + meeting["pages"] * sum(n > _BACK_LANE_AFTER for n in requests.values())
     return {
@@ -632,6 +647,8 @@ def projection(args: argparse.Namespace, client: dict[str, dict[str, float]], me
         "quotas": {label: dict(PLANS[plan]) for label, plan in plans.items()}, "table": table,
         "at_flag": next(r for r in table if r["server_s"] == args.server_seconds_per_page),
         # the Hub's windows are fixed: the last window's requests may start after the ones before it
+        "by_start": {"moments": START_MOMENTS, "min": by_start[0], "median": by_start[len(by_start) // 2],
+                     "max": by_start[-1], "under_target": sum(m < TARGET_ANONYMOUS_MIN for m in by_start) / len(by_start)},
         "asked": asked, "anonymous_floor_min": (math.ceil(asked / PLANS["anonymous"]["api"]) - 1) * 5,
     }
 
@@ -1081,6 +1098,11 @@ def report_projection(p: dict[str, Any], out: TextIO) -> None:
         f"{TARGET_ANONYMOUS_MIN:g} min: {_verdict(at['anonymous'] < TARGET_ANONYMOUS_MIN)}; the quota's floor "
         f"{p['anonymous_floor_min']:.1f} min; before the read-ahead {at['anonymous, one type after another']:.1f} min); "
         f"with a token {at['token (free)']:.1f} min")
+    b = p["by_start"]
+    say(f"if the Hub's fixed windows follow its clock rather than open with the walk's first request, the walk "
+        f"starts somewhere in one; over {b['moments']} starting moments spread over the window, anonymous, at "
+        f"{p['server_s']:g} s a page: {b['min']:.2f} / {b['median']:.2f} / {b['max']:.2f} min (min / median / max), "
+        f"{b['under_target']:.0%} of them under {TARGET_ANONYMOUS_MIN:g} min")
     say(f"the models' listing is two chains of about {req['model'] // 2:,} pages (from both ends), each page asked "
         f"for once the one before it is in: at {p['server_s']:g} s a page they alone take "
         f"{req['model'] / 2 * p['server_s'] / 60:.1f} min, whatever the quota")

@@ -598,6 +598,44 @@ def test_dropped_connections_resume_with_range_and_the_files_verify(hf_env, hub_
         assert state.get("model", repo.id).root_cid == dir_cid(repo.files, tmp_path / "expected", opts)
 
 
+def test_a_cdn_url_that_expires_mid_download_is_signed_again_and_the_file_resumes_at_its_byte(
+    hf_env, hub_factory, tmp_path, monkeypatch
+) -> None:
+    """The connection drops mid-file and, by the time of the resume, the signed URL has expired
+    (the CDN's clock jumps two hours at the drop): the resume's 403 sends the download back to the
+    Hub for a new URL, and the Range request there completes the same bytes."""
+    from tests.hubemu import cdn as cdn_module
+
+    big = _blob(6, 600_000)
+    repo = custom_repo("expiry/repo", [RepoFile("weights.bin", big, lfs=True), RepoFile("README.md", b"# expiry\n")], 50)
+    emu = hf_env.use(hub_factory([repo]))
+    emu.drop_connection(repo.id, "weights.bin", after_bytes=250_000)
+    offset = [0.0]
+    monkeypatch.setattr(cdn_module, "time", SimpleNamespace(time=lambda: time.time() + offset[0]))
+    take_drop = emu.take_drop
+
+    def drop_then_expire(sha256: str) -> int | None:
+        after = take_drop(sha256)
+        if after is not None:
+            offset[0] = 2 * cdn_module.URL_TTL_S  # every URL signed so far is past its Expires
+        return after
+
+    monkeypatch.setattr(emu, "take_drop", drop_then_expire)
+    config = make_config(emu, tmp_path / "out")
+    summary = run_mirror(config, limit=5)
+    assert (summary.mirrored, summary.failed) == (1, 0), str(summary)
+    requests = emu.requests
+    sha = repo.file("weights.bin").sha256
+    # cut at 250 kB; the resume to the signed URL is refused as expired; a fresh resolve; Range -> 206
+    assert [s for sha_, s in cdn_gets(requests) if sha_ == sha] == [200, 403, 206]
+    assert [s for _, p, s in resolves(requests) if p == "weights.bin"] == [302, 302]
+    # the resume asked for the rest only: 250 kB + 350 kB of the file, plus the 403's short error body
+    assert len(big) <= emu.bytes_by_kind["cdn_get"] < len(big) + 1_000, emu.bytes_by_kind
+    with StateStore(config.output_dir / "state.sqlite") as state:
+        recorded = state.file("model", repo.id, "weights.bin")
+    assert recorded is not None and recorded.cid == file_cid(big, options(config))
+
+
 def test_corrupt_bytes_fail_that_repo_with_integrity_error_record_nothing_of_the_file_and_the_run_goes_on(
     hf_env, hub_factory, tmp_path, monkeypatch
 ) -> None:
