@@ -4,6 +4,7 @@ every repo a retry can get is done within the run, and nothing recorded differs 
 from __future__ import annotations
 
 import io
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from hf_ipfs_scraper.state import StateStore
 from hf_ipfs_scraper.storage.embedded import EmbeddedStore
 from tests.hubemu import build_corpus
 from tests.hubemu.faults import FaultPlan
+from tests.test_cli_mirror import CLI
 from tests.test_mirror_e2e import make_config
 
 _FAULTS = dict(server_error=0.08, drop=0.05, truncate=0.05, corrupt=0.08, slow=0.02, cdn_expiry=0.03,
@@ -106,3 +108,7 @@ def test_a_100_repo_mirror_of_all_three_types_through_faults_and_a_tight_quota_c
                     true = by_path[f.path].data
                     assert f.cid == str(FileImporter(NullSink(), options).add(io.BytesIO(true)).cid), (repo.id, f.path)
         assert store.verify().ok
+    # and as a user checks it: `ipfs repo verify` re-hashes every block (exit 1 on a corrupt or missing one)
+    verify = subprocess.run([*CLI, "--output-dir", str(config.output_dir), "ipfs", "repo", "verify"],
+                            capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
