@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
 _OPENING = re.compile(r"\s*---[ \t]*(?:\r\n|\r|\n|$)")  # opens like front matter
 _NO_BLOCK = "a '---' line opens the text, but the Hub's rule finds no YAML block"
@@ -48,6 +47,10 @@ def parse_card(text: str | bytes) -> Card:
 
     A leading BOM is dropped: the Hub finds a block behind one (JavaScript's ``\\s`` matches U+FEFF).
     """
+    # huggingface_hub.repocard imports the whole Hub client (~0.25 s): loaded at the first card, so
+    # commands that read no card (``status``, ``ipfs``...) start without it
+    from huggingface_hub.repocard import REGEX_YAML_BLOCK
+
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", errors="replace")
     text = text.removeprefix("\ufeff")

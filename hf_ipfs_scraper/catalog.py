@@ -13,22 +13,22 @@ file contents, the block store read-only (readers need no lock either).
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from pathlib import Path
 from dataclasses import asdict as _asdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .errors import InvalidInputError, StoreError
-from .provenance.tracker import ProvenanceTracker
-from .records import REPO_TYPES
-from .search import SearchIndex, SearchPage, SearchQuery
-from .state import EntityState, FileRecord, Run, StateStore, TrendingRow
+from .state import ENTITY_TYPES, EntityState, FileRecord, Run, StateStore, TrendingRow
 from .storage.base import ContentReader
-from .storage.embedded import EmbeddedStore
 
 if TYPE_CHECKING:
     from .export import ExportResult
     from .provenance.draw import DrawResult
+    from .provenance.tracker import ProvenanceTracker
+    from .search import SearchIndex, SearchPage
+    from .storage.embedded import EmbeddedStore
 
 
 class Catalog:
@@ -47,7 +47,8 @@ class Catalog:
         self._store: EmbeddedStore | None = None
         self._content = content  # a daemon's, when the archive is pinned there (else the store)
         self._search: SearchIndex | None = None
-        self.provenance = ProvenanceTracker(self.state)
+        self._provenance: ProvenanceTracker | None = None
+        self._provenance_lock = threading.Lock()  # the web layer's threads share one graph
 
     # -- entities ----------------------------------------------------------------------------
     def entity(self, type: str, id: str) -> EntityState | None:
@@ -60,7 +61,7 @@ class Catalog:
         if run_id is None:
             yield from self.state.iter_entities(type, status)
             return
-        for repo_type in (type,) if type else REPO_TYPES:
+        for repo_type in (type,) if type else ENTITY_TYPES:
             for row in self.state.trending(repo_type, run_id):
                 entity = self.state.get(repo_type, row.id)
                 if entity is not None and (status is None or entity.status == status):
@@ -68,7 +69,7 @@ class Catalog:
 
     def counts(self) -> dict[str, Counter[str]]:
         """Entities per status, per type."""
-        return {t: self.state.counts(t) for t in REPO_TYPES}
+        return {t: self.state.counts(t) for t in ENTITY_TYPES}
 
     def files(self, type: str, id: str) -> list[FileRecord]:
         return self.state.files(type, id)
@@ -77,6 +78,17 @@ class Catalog:
         """The README text of a mirrored repo (its first ``limit`` bytes, when given); read from
         the block store when it was too long to keep in the state store."""
         return stored_readme(self.state, self.content, type, id, limit=limit)
+
+    @property
+    def provenance(self) -> ProvenanceTracker:
+        """The provenance graph over the state, made on first use: networkx then loads, and the
+        commands that never ask (``status``, ``search``) start without it."""
+        with self._provenance_lock:
+            if self._provenance is None:
+                from .provenance.tracker import ProvenanceTracker
+
+                self._provenance = ProvenanceTracker(self.state)
+            return self._provenance
 
     @property
     def content(self) -> ContentReader:
@@ -88,6 +100,8 @@ class Catalog:
         """The embedded block store, opened read-only on first use (block-level readers, such as
         the trustless gateway, need it; file readers use :attr:`content`)."""
         if self._store is None:
+            from .storage.embedded import EmbeddedStore
+
             self._store = EmbeddedStore(self._store_path, readonly=True, create=False)
         return self._store
 
@@ -114,6 +128,8 @@ class Catalog:
             path = self.output_dir / "search"
             if not path.is_dir():
                 raise StoreError(f"no search index in {self.output_dir} yet (a mirror run or `hf-ipfs-scraper reindex` makes it)")
+            from .search import SearchIndex  # tantivy loads at the first search, not with the catalog
+
             self._search = SearchIndex(path)
         return self._search
 
@@ -124,7 +140,9 @@ class Catalog:
         ``limit``, ``page``); ``run_id`` keeps the repos that run's trending snapshot listed."""
         keys = None
         if run_id is not None:
-            keys = frozenset(f"{t}:{row.id}" for t in REPO_TYPES for row in self.state.trending(t, run_id))
+            keys = frozenset(f"{t}:{row.id}" for t in ENTITY_TYPES for row in self.state.trending(t, run_id))
+        from .search import SearchQuery
+
         return self.search_index.search(SearchQuery(text, keys=keys, **filters))
 
     def search_frame(self, text: str = "", **filters: Any) -> Any:
@@ -137,6 +155,8 @@ class Catalog:
 
     def search_ids(self, text: str, type: str, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` (repos of ``type``) match ``text``: for callers that order on their own."""
+        from .search import SearchQuery
+
         keys = frozenset(f"{type}:{i}" for i in ids)
         found = self.search_index.matching_keys(SearchQuery(text, types=(type,), keys=keys), at_most=max(1, len(keys)))
         return {key.partition(":")[2] for key in found}

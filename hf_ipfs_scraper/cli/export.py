@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..catalog import Catalog
 from ..config import Config
-from ..mirror import Mirror
 from .mirror import parse_types
 
 
@@ -32,6 +30,9 @@ def register(groups: Any) -> None:
 
 
 def _export(args: argparse.Namespace, config: Config) -> int:
+    from ..catalog import Catalog
+    from ..mirror import Mirror
+
     types = [t[:-1] for t in args.types] if args.types else None
     if args.merge:
         with Mirror(config) as mirror:

@@ -10,15 +10,14 @@ import argparse
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator, Sequence
 
 from ..config import Config
 from ..errors import InvalidInputError
-from ..ipfs.cid import CID
-from ..ipfs.fsimport import add_path
 from ..ipfs.options import PROFILES, ImportOptions
-from ..ipfs.sink import NullSink
-from ..storage.embedded import EmbeddedStore
+
+if TYPE_CHECKING:  # the store loads when a command opens it, not at every command's start
+    from ..storage.embedded import EmbeddedStore
 
 
 _KUBO_BOOLS: set[str] = set()  # the names _kubo_flag registered, for spell_kubo_bools
@@ -104,6 +103,8 @@ def register(groups: Any) -> None:
 
 @contextmanager
 def _store(args: argparse.Namespace, config: Config, *, readonly: bool) -> Iterator[EmbeddedStore]:
+    from ..storage.embedded import EmbeddedStore
+
     path = Path(args.store) if args.store else config.store_path
     store = EmbeddedStore(path, options=ImportOptions.profile(config.store_profile), readonly=readonly, create=not readonly)
     try:
@@ -132,6 +133,9 @@ def _add(args: argparse.Namespace, config: Config) -> int:
     last = None
     for path in args.paths:
         if args.only_hash:
+            from ..ipfs.fsimport import add_path
+            from ..ipfs.sink import NullSink
+
             last = add_path(path, NullSink(), options, recursive=args.recursive, hidden=args.hidden, on_entry=show)
             continue
         with _store(args, config, readonly=False) as store:
@@ -209,6 +213,8 @@ def _pin_add(args: argparse.Namespace, config: Config) -> int:
 
 
 def _pin_rm(args: argparse.Namespace, config: Config) -> int:
+    from ..ipfs.cid import CID
+
     with _store(args, config, readonly=False) as store:
         cid = CID.parse(args.target)
         store.unpin(cid)

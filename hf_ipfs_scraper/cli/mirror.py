@@ -12,14 +12,15 @@ import json
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from ..catalog import Catalog
 from ..config import BACKENDS, REPO_KINDS, Config
 from ..errors import InvalidInputError, StoreError
-from ..mirror import Mirror
-from ..pipeline import BytesReceived, ProgressEvent, RepoFinished, RunStarted, RunSummary
-from ..records import REPO_TYPES
+from ..state.rows import ENTITY_TYPES
+
+if TYPE_CHECKING:  # the Hub client and the rest load only in the commands that use them
+    from ..mirror import Mirror
+    from ..pipeline import ProgressEvent, RunSummary
 
 EXIT_RUN_FAILED = 1
 EXIT_SOME_FAILED = 3
@@ -86,7 +87,7 @@ def register(groups: Any) -> None:
     status.set_defaults(run=_status)
 
     trending = groups.add_parser("trending", help="the ranked list a run recorded")
-    trending.add_argument("--type", default="model", choices=REPO_TYPES, help="repo type (default: model)")
+    trending.add_argument("--type", default="model", choices=ENTITY_TYPES, help="repo type (default: model)")
     trending.add_argument("--run", type=int, dest="run_id", metavar="ID", help="run id (default: the latest)")
     trending.add_argument("--json", action="store_true", help="machine-readable output")
     trending.set_defaults(run=_trending)
@@ -117,6 +118,8 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield None
         return
     from tqdm import tqdm
+
+    from ..pipeline import BytesReceived, RepoFinished, RunStarted
 
     repos = tqdm(desc="repos", unit="repo", position=0, leave=True)
     data = tqdm(desc="download", unit="B", unit_scale=True, position=1, leave=True)
@@ -164,6 +167,8 @@ def _check_publish(args: argparse.Namespace, config: Config) -> None:
 
 
 def _one_type(args: argparse.Namespace, config: Config) -> int:
+    from ..mirror import Mirror
+
     _check_publish(args, config)
     with _progress(not args.no_progress) as progress, Mirror(config, progress=progress) as mirror:
         summary = mirror.scrape(args.repo_type)
@@ -185,6 +190,8 @@ def _all(args: argparse.Namespace, config: Config) -> int:
     limits = {t: n or config.scrape_limit for t, n in given.items() if n != 0}  # --spaces 0 leaves Spaces out
     if not limits:
         raise InvalidInputError("nothing to mirror: every type was given 0")
+    from ..mirror import Mirror
+
     _check_publish(args, config)
     with Mirror(config) as mirror:
         summaries = mirror.scrape_all(limits)
@@ -195,6 +202,8 @@ def _all(args: argparse.Namespace, config: Config) -> int:
 
 
 def _sync(args: argparse.Namespace, config: Config) -> int:
+    from ..mirror import Mirror
+
     _check_publish(args, config)
     with Mirror(config) as mirror:
         def report(summary: RunSummary) -> None:  # as each run ends: a sync may run for days
@@ -206,6 +215,8 @@ def _sync(args: argparse.Namespace, config: Config) -> int:
 
 
 def _status(args: argparse.Namespace, config: Config) -> int:
+    from ..catalog import Catalog
+
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
         runs = catalog.runs(limit=10)
         counts = catalog.counts()
@@ -236,6 +247,8 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _trending(args: argparse.Namespace, config: Config) -> int:
+    from ..catalog import Catalog
+
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
         rows = catalog.trending(args.type, args.run_id)
     if not rows and args.run_id is not None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalog import Catalog
 from ..config import Config
 from ..errors import InvalidInputError
-from ..records import REPO_TYPES
-from ..state.rows import node_key, split_node
+from ..state.rows import ENTITY_TYPES, node_key, split_node
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 
 def register(groups: Any) -> None:
@@ -45,19 +46,25 @@ def register(groups: Any) -> None:
 
 def _id_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("repo", metavar="ID", help="repo id (org/name), or type:id such as dataset:squad")
-    parser.add_argument("--type", default="model", choices=REPO_TYPES, help="repo type of ID (default: model)")
+    parser.add_argument("--type", default="model", choices=ENTITY_TYPES, help="repo type of ID (default: model)")
+
+
+def _catalog(config: Config) -> Catalog:
+    from ..catalog import Catalog  # the graph library loads only for these commands
+
+    return Catalog(config.output_dir, store_path=config.store_path)
 
 
 def _key(args: argparse.Namespace, catalog: Catalog) -> str:
     type_, id_ = split_node(args.repo)
-    key = args.repo if type_ in REPO_TYPES and id_ else node_key(args.type, args.repo)
+    key = args.repo if type_ in ENTITY_TYPES and id_ else node_key(args.type, args.repo)
     if not catalog.provenance.node(key)["known"]:
         raise InvalidInputError(f"{key} is not in the provenance graph of {catalog.output_dir}")
     return key
 
 
 def _show(args: argparse.Namespace, config: Config) -> int:
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with _catalog(config) as catalog:
         result = catalog.draw_family(_key(args, catalog), args.output, max_nodes=args.max_nodes)
     note = f", {result.nodes_omitted} more not shown" if result.nodes_omitted else ""
     print(f"wrote {result.path} ({result.format}, {result.nodes_drawn} repos{note})")
@@ -65,7 +72,7 @@ def _show(args: argparse.Namespace, config: Config) -> int:
 
 
 def _lineage(args: argparse.Namespace, config: Config) -> int:
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with _catalog(config) as catalog:
         key = _key(args, catalog)
         paths = catalog.provenance.lineage(key)
         datasets = sorted(catalog.provenance.datasets_behind(key))
@@ -83,7 +90,7 @@ def _lineage(args: argparse.Namespace, config: Config) -> int:
 
 
 def _descendants(args: argparse.Namespace, config: Config) -> int:
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with _catalog(config) as catalog:
         key = _key(args, catalog)
         tracker = catalog.provenance
         rows = [(child, tracker.parents(child)) for child in tracker.descendants(key, max_nodes=args.limit)]
@@ -99,7 +106,7 @@ def _descendants(args: argparse.Namespace, config: Config) -> int:
 
 
 def _export(args: argparse.Namespace, config: Config) -> int:
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with _catalog(config) as catalog:
         paths = catalog.export_provenance(args.export_dir)
     for fmt, path in paths.items():
         print(f"{fmt}: {path}")

@@ -7,11 +7,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from ..catalog import Catalog
 from ..config import Config, parse_size
-from ..mirror import Mirror
-from ..records import REPO_TYPES
-from ..search import SORTS
+from ..state.rows import ENTITY_TYPES
 
 
 def _size(text: str) -> int:
@@ -22,6 +19,8 @@ def _size(text: str) -> int:
 
 
 def _sort(text: str) -> str:
+    from ..search import SORTS
+
     if text.lstrip("-") not in SORTS:
         raise argparse.ArgumentTypeError(f"expected one of {', '.join(SORTS)}, '-' in front for descending")
     return text
@@ -33,7 +32,7 @@ def register(groups: Any) -> None:
         epilog='example: hf-ipfs-scraper search "german bert" --type model --size-lte 2GB --sort -trending_score',
     )
     search.add_argument("text", nargs="?", default="", help='words, "a phrase", OR, -word, field:word')
-    search.add_argument("--type", action="append", choices=REPO_TYPES, help="entity type (repeatable; default all)")
+    search.add_argument("--type", action="append", choices=ENTITY_TYPES, help="entity type (repeatable; default all)")
     search.add_argument("--size-gte", type=_size, metavar="SIZE", help="at least this size, e.g. 100MB")
     search.add_argument("--size-lte", type=_size, metavar="SIZE", help="at most this size, e.g. 2GB")
     search.add_argument("--tag", action="append", help="must have this tag (repeatable)")
@@ -58,6 +57,8 @@ def register(groups: Any) -> None:
 
 
 def _search(args: argparse.Namespace, config: Config) -> int:
+    from ..catalog import Catalog
+
     descending = args.sort.startswith("-") or args.sort == "relevance"
     with Catalog(config.output_dir, store_path=config.store_path) as catalog:
         page = catalog.search(
@@ -84,6 +85,8 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 
 def _reindex(args: argparse.Namespace, config: Config) -> int:
+    from ..mirror import Mirror
+
     with Mirror(config) as mirror:
         count = mirror.reindex()
     print(f"indexed {count} repos (mirrored ones and those catalog walks listed) into {config.output_dir / 'search'}")

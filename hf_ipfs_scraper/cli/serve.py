@@ -15,9 +15,6 @@ import socket
 import sys
 from typing import Any
 
-from ..catalog import Catalog
-from ..storage.backends import open_remote
-from ..storage.remote import RemoteReader
 from ..config import BACKENDS, Config
 from ..errors import InvalidInputError
 
@@ -68,6 +65,9 @@ def listen(host: str, port: int) -> socket.socket:
 def _serve(args: argparse.Namespace, config: Config) -> int:
     import uvicorn  # the web stack loads only for this command
 
+    from ..catalog import Catalog
+    from ..storage.backends import open_remote
+    from ..storage.remote import RemoteReader
     from ..web.app import create_app
 
     Catalog(config.output_dir, store_path=config.store_path).close()  # no archive yet: one Error line

@@ -11,10 +11,6 @@ from typing import Any
 
 from ..config import BACKENDS, Config, parse_duration, parse_size
 from ..errors import InvalidInputError
-from ..mirror import Mirror
-from ..snapshot import restore_snapshot
-from ..state import StateStore
-from ..storage.embedded import EmbeddedStore
 
 
 def register(groups: Any) -> None:
@@ -45,6 +41,8 @@ def register(groups: Any) -> None:
 
 
 def _snapshots(args: argparse.Namespace, config: Config) -> int:
+    from ..state import StateStore
+
     path = config.output_dir / "state.sqlite"
     if not path.exists():
         raise InvalidInputError(f"no archive in {config.output_dir}: run a mirror command first")
@@ -64,6 +62,10 @@ def _snapshots(args: argparse.Namespace, config: Config) -> int:
 
 
 def _restore(args: argparse.Namespace, config: Config) -> int:
+    from ..mirror import Mirror
+    from ..snapshot import restore_snapshot
+    from ..storage.embedded import EmbeddedStore
+
     with EmbeddedStore(config.store_path) as store:
         if args.car:
             with open(args.car, "rb") as fh:
@@ -83,6 +85,8 @@ def _prune(args: argparse.Namespace, config: Config) -> int:
         budget = None if args.max_store_size is None else parse_size(args.max_store_size)
     except ValueError as exc:
         raise InvalidInputError(f"prune: {exc}") from None
+    from ..mirror import Mirror
+
     with Mirror(config) as mirror:
         result = mirror.prune(keep_runs=args.keep_runs, keep_days=days, max_store_size=budget, dry_run=args.dry_run)
     for line in result.plan.describe():

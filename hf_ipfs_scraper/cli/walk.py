@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from ..config import Config
-from ..mirror import Mirror
 from .mirror import parse_types
 
 EXIT_WALK_STOPPED = 1
@@ -25,6 +24,8 @@ def register(groups: Any) -> None:
 
 
 def _catalog(args: argparse.Namespace, config: Config) -> int:
+    from ..mirror import Mirror
+
     types = [t[:-1] for t in args.types] if args.types else None
     with Mirror(config) as mirror:
         summaries = mirror.catalog(types, full=args.full)

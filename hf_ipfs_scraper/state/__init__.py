@@ -6,6 +6,8 @@ returns are frozen dataclasses.
 
 from __future__ import annotations
 
+import typing as _typing
+
 from .rows import (
     ENTITY_STATUSES,
     ENTITY_TYPES,
@@ -19,7 +21,8 @@ from .rows import (
     TrendingRow,
     WalkRow,
 )
-from .store import StateStore
+if _typing.TYPE_CHECKING:
+    from .store import StateStore
 
 __all__ = [
     "ENTITY_STATUSES",
@@ -35,3 +38,14 @@ __all__ = [
     "TrendingRow",
     "WalkRow",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """``StateStore`` when first asked for: a command that needs only the row types (the CLI's
+    choices of entity type) starts without the store's module (PEP 562)."""
+    if name != "StateStore":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .store import StateStore
+
+    globals()[name] = StateStore
+    return StateStore
