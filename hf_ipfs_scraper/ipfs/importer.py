@@ -4,20 +4,22 @@ Fixed-size chunks become leaves (dag-pb File nodes, or raw blocks with raw leave
 grouped ``max_links`` at a time into File nodes, level after level, until one root remains — the
 "balanced" layout. A file of one chunk is that leaf itself.
 
-Streaming with bounded memory: two reused chunk buffers, filled with ``readinto``; while one
-chunk is hashed the next is read into the other buffer by a helper thread (both calls release the
-GIL, so reading and hashing overlap on two cores); each leaf is hashed from its pieces with
+Streaming with bounded memory: two reused buffers of whole chunks (1 MiB), filled with
+``readinto``; while one buffer's chunks are hashed the next is read into the other by a helper
+thread (both calls release the GIL, so reading and hashing overlap on two cores); each leaf is hashed from its pieces with
 ``update()`` (no concatenation); at most ``max_links`` pending links per tree level are held.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 import io
-from typing import BinaryIO, Union
+from typing import BinaryIO, Iterator, Union
 
 from . import dagpb
 from .cid import DAG_PB, RAW, CID, make_cid
@@ -57,17 +59,41 @@ def _read_full(stream: ByteSource, view: memoryview) -> int:
     return filled
 
 
+#: bytes read at a time (whole chunks): one hand-off to the read-ahead thread per 1 MiB, not per
+#: chunk — with two files imported at once, per-chunk hand-offs kept both cores waiting on the GIL
+_READ_BYTES = 1 << 20
 _read_ahead_pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _read_ahead() -> ThreadPoolExecutor:
-    """A small shared pool that reads the next chunk of big files while the current one hashes."""
+_importing = 0  # files being imported right now, in every thread
+_CORES = os.cpu_count() or 1
+
+
+def _read_ahead() -> ThreadPoolExecutor | None:
+    """A small shared pool that reads the next buffer of a big file while the current one hashes —
+    or None when as many files are being imported as there are cores: then every core already
+    hashes, and handing reads to another thread only adds GIL hand-offs (two files at once reached
+    1.2-1.3x one file's throughput with read-ahead, ~1.9x without)."""
     global _read_ahead_pool
     with _pool_lock:
+        if _importing >= _CORES:
+            return None
         if _read_ahead_pool is None:
             _read_ahead_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hf-ipfs-read-ahead")
         return _read_ahead_pool
+
+
+@contextmanager
+def _counted() -> Iterator[None]:
+    global _importing
+    with _pool_lock:
+        _importing += 1
+    try:
+        yield
+    finally:
+        with _pool_lock:
+            _importing -= 1
 
 
 class FileImporter:
@@ -79,26 +105,35 @@ class FileImporter:
     def __init__(self, sink: BlockSink, options: ImportOptions | None = None) -> None:
         self.sink = sink
         self.options = options or ImportOptions()
-        self._views = (memoryview(bytearray(self.options.chunk_size)), memoryview(bytearray(self.options.chunk_size)))
+        size = self.options.chunk_size
+        buffer = size * max(1, _READ_BYTES // size)
+        self._views = (memoryview(bytearray(buffer)), memoryview(bytearray(buffer)))
 
     def add(self, stream: ByteSource) -> Node:
-        size = self.options.chunk_size
+        with _counted():
+            return self._add(stream)
+
+    def _add(self, stream: ByteSource) -> Node:
+        size, full = self.options.chunk_size, len(self._views[0])
         levels: list[list[Node]] = [[]]
         current = 0
         n = _read_full(stream, self._views[current])
         while True:
-            # A full chunk means more may follow: read it into the other buffer meanwhile.
-            ahead = _read_ahead().submit(_read_full, stream, self._views[1 - current]) if n == size else None
+            # A full buffer means more may follow: read it into the other buffer meanwhile.
+            pool = _read_ahead() if n == full else None
+            ahead = pool.submit(_read_full, stream, self._views[1 - current]) if pool is not None else None
             try:
-                levels[0].append(self._leaf(self._views[current][:n]))
-                self._carry_full(levels)
+                view = self._views[current]
+                for start in range(0, max(n, 1), size):  # n == 0: the one empty leaf of an empty file
+                    levels[0].append(self._leaf(view[start : min(start + size, n)]))
+                    self._carry_full(levels)
             except BaseException:
                 if ahead is not None:
                     wait([ahead])  # never leave a reader writing into a buffer we may reuse
                 raise
-            if ahead is None:
+            if n < full:
                 break
-            n = ahead.result()
+            n = ahead.result() if ahead is not None else _read_full(stream, self._views[1 - current])
             current = 1 - current
             if n == 0:
                 break
