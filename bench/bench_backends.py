@@ -72,6 +72,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _table import Row  # noqa: E402
+
+QUICK = ["--repos", "3", "--min-mb", "0.3", "--max-mb", "1"]
+FULL = ["--repeat", "3"]
 
 BACKENDS = ("embedded", "kubo")
 METHODS = ("car", "block_put")
@@ -654,6 +658,18 @@ def report(args: argparse.Namespace, corpus: list[Any], runs: dict[str, list[dic
         }
         with open(args.json, "w") as fh:
             json.dump(data, fh, indent=1)
+
+
+def headline(numbers: dict[str, Any]) -> list[Row]:
+    """Issue 9's targets: a mirror into the daemon >= 0.7x the embedded store's throughput, O(1)
+    requests per repo."""
+    mb, ratio = numbers["mb_per_s"], numbers["throughput_ratio"]
+    return [
+        Row("backends", "mirror into the IPFS daemon (RPC)", f"{mb['kubo']:.1f} MB/s", f"embedded {mb['embedded']:.1f} MB/s",
+            ratio, "≥ 0.7×", numbers["targets"]["throughput_ratio_ge_0_7"]),
+        Row("backends", "daemon requests per repo", f"{max(numbers['requests_per_repo']):.1f}", target="O(1)",
+            met=numbers["targets"]["o1_requests_per_repo"]),
+    ]
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _child import run_child, write_numbers  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _table import Row  # noqa: E402
+
+QUICK = ["--entities", "5000"]
+FULL: list[str] = []
 
 CARDS = ROOT.parent / "shared" / "data" / "model_cards"
 PIPELINES = ("text-generation", "fill-mask", "text-classification", "translation", "feature-extraction", None)
@@ -204,15 +208,15 @@ def _child(step: str, out: Path, *extra: str) -> dict[str, Any]:
     return run_child(__file__, ["--child", step, "--db", str(out), *extra])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entities", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--listed", type=int, default=0, help="catalog-only repos besides (both scopes are timed)")
     parser.add_argument("--db", default=None, help="archive directory to make or reuse")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", default=None, metavar="FILE", help="also write every number as JSON into FILE")
     parser.add_argument("--child", choices=("generate", "export", "duckdb"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     out = Path(args.db or tempfile.mkdtemp(prefix="hfipfs-bench-export-"))
     if args.child == "generate":
         print(json.dumps(generate(out / "state.sqlite", args.entities, args.seed, args.listed)))
@@ -240,9 +244,6 @@ def _run(args: argparse.Namespace, out: Path) -> None:
     q = _child("duckdb", out)
     rows = exp["rows"]["all_entities.parquet"]
     report = {"argv": sys.argv[1:], "generate": gen, "export": exp, "duckdb": q, "wall_s": time.perf_counter() - began}
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return
     print(f"$ python bench/bench_export.py {' '.join(sys.argv[1:])}\n")
     if gen:
         print(f"archive: {gen['entities']:,} entities generated in {gen['seconds']:.1f} s; state.sqlite "
@@ -267,6 +268,32 @@ def _run(args: argparse.Namespace, out: Path) -> None:
     for name, seconds in q.items():
         print(f"| DuckDB: {name} | {seconds * 1000:.0f} ms | | | |")
     print(f"\nwall time of the whole script: {report['wall_s']:.1f} s")
+    if args.json:
+        write_numbers(report, args.json)
+
+
+def headline(numbers: dict[str, Any]) -> list[Row]:
+    """Issue 7's targets at 1M entities: export <= 30 s, <= 1.5 GB peak RSS."""
+    exp, q = numbers["export"], numbers["duckdb"]
+    rows = exp["rows"]["all_entities.parquet"]
+    rss = exp["rss_peak_mb"] + exp["rss_side_mb"]
+    return [
+        Row("export", f"export of {rows:,} entities", f"{exp['export_s']:.1f} s",
+            f"read the same rows {exp['scan_s']:.1f} s", exp["export_s"] / exp["scan_s"], "≤ 30 s at 1M",
+            exp["export_s"] <= 30 * max(1.0, rows / 1_000_000)),
+        Row("export", "export, peak RSS (its processes)", f"{rss:.0f} MB", target="≤ 1.5 GB", met=rss <= 1536),
+        *(Row("export", f"DuckDB: {name}", f"{seconds * 1000:.0f} ms") for name, seconds in q.items()),
+    ]
+
+
+def scale_args(n: int) -> list[str]:
+    return ["--entities", str(n)]
+
+
+def per_item(numbers: dict[str, Any]) -> dict[str, float]:
+    exp = numbers["export"]
+    rows = exp["rows"]["all_entities.parquet"]
+    return {"export (per entity)": exp["export_s"] / rows * 1e6, "scan, baseline (per entity)": exp["scan_s"] / rows * 1e6}
 
 
 if __name__ == "__main__":

@@ -54,6 +54,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from _child import run_child, timed_scans, write_numbers  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _table import Row  # noqa: E402
+
+QUICK = ["--models", "3000", "--queries", "40"]
+FULL = ["--models", "2000000"]
 
 CORPUS_FORMAT = 1
 CHILD_TIMEOUT_S = 3600
@@ -533,6 +537,33 @@ def main(argv: list[str] | None = None) -> int:
                    **measured, **report, "wall_s": wall}
         write_numbers(numbers, args.json)
     return 0
+
+
+def headline(numbers: dict[str, Any]) -> list[Row]:
+    """Issue 6's targets: build <= 60 s, <= 2 GB, every query kind p95 <= 50 ms."""
+    rss = numbers["memory_after"]["rss_kib"] / 1024
+    rows = [Row("provenance", f"build the graph, {numbers['graph_nodes']:,} nodes", f"{numbers['build_s']:.2f} s",
+                f"scan both tables {numbers['scan_s']:.2f} s", numbers["build_s"] / numbers["scan_s"],
+                f"≤ {TARGET_BUILD_S:.0f} s", numbers["build_s"] <= TARGET_BUILD_S),
+            Row("provenance", "peak RSS after the build", f"{rss:.0f} MB",
+                f"before {numbers['memory_before']['rss_kib'] / 1024:.0f} MB", None,
+                f"≤ {TARGET_RSS_MB / 1024:.0f} GB", rss <= TARGET_RSS_MB)]
+    for kind, s in numbers["summary"].items():
+        rows.append(Row("provenance", f"{kind} p50 / p95", f"{s['p50']:.2f} / {s['p95']:.2f} ms",
+                        target=f"p95 ≤ {TARGET_P95_MS:.0f} ms", met=s["p95"] <= TARGET_P95_MS))
+    return rows
+
+
+def scale_args(n: int) -> list[str]:
+    return ["--models", str(n), "--queries", "200"]
+
+
+def per_item(numbers: dict[str, Any]) -> dict[str, float]:
+    """µs per graph node of the build and of the baseline scan; family queries in µs (p95)."""
+    nodes = numbers["graph_nodes"]
+    return {"build (per node)": numbers["build_s"] / nodes * 1e6,
+            "scan, baseline (per node)": numbers["scan_s"] / nodes * 1e6,
+            "family p95 (per query)": numbers["summary"]["family"]["p95"] * 1e3}
 
 
 if __name__ == "__main__":

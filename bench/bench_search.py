@@ -62,6 +62,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from _child import run_child  # noqa: E402 - bench/ is the script's folder, first on sys.path
+from _table import Row  # noqa: E402
+
+QUICK = ["--docs", "5000", "--passes", "2"]
+FULL = ["--docs", "100000", "--engines", "tantivy,fts5"]
 
 DATA = ROOT.parent / "shared" / "data"
 CHILD_TIMEOUT_S = 4 * 3600
@@ -578,6 +582,35 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"argv": argv, "built": built, "measured": measured, "summary": summary, "wall_s": wall}, fh,
                       indent=1)
     return 0
+
+
+def headline(numbers: dict[str, Any]) -> list[Row]:
+    """Issue 8's targets: p95 <= 5 ms at 100k READMEs, <= 20 ms at 1M."""
+    built, summary = numbers["built"], numbers["summary"]
+    docs = built["generate"]["docs"]
+    target = _target(docs)
+    fts5 = summary.get("fts5")
+    t = summary["tantivy"]
+    rows = [Row("search", f"build, {docs:,} READMEs", f"{docs / built['tantivy']['seconds']:,.0f} docs/s",
+                f"SQLite FTS5 {docs / built['fts5']['seconds']:,.0f} docs/s" if fts5 else "",
+                built["fts5"]["seconds"] / built["tantivy"]["seconds"] if fts5 else None)]
+    for cls in ("all", "common", "size filter", "sort trending"):
+        rows.append(Row("search", f"query p50 / p95, {cls}", f"{t[cls]['p50']:.2f} / {t[cls]['p95']:.2f} ms",
+                        f"SQLite FTS5 p95 {fts5[cls]['p95']:.2f} ms" if fts5 else "",
+                        t[cls]["p95"] / fts5[cls]["p95"] if fts5 else None,
+                        f"p95 ≤ {target:g} ms", t[cls]["p95"] <= target))
+    return rows
+
+
+def scale_args(n: int) -> list[str]:
+    return ["--docs", str(n), "--engines", "tantivy", "--passes", "5"]
+
+
+def per_item(numbers: dict[str, Any]) -> dict[str, float]:
+    """µs per README of the build; the query row is µs per query (p95), to see it stay flat."""
+    built, t = numbers["built"], numbers["summary"]["tantivy"]
+    return {"build (per README)": built["tantivy"]["seconds"] / built["generate"]["docs"] * 1e6,
+            "query p95 (per query)": t["all"]["p95"] * 1e3}
 
 
 if __name__ == "__main__":

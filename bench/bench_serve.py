@@ -74,6 +74,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _table import Row  # noqa: E402 - bench/ is the script's folder, first on sys.path
+
+QUICK = ["--models", "200", "--seconds", "1", "--size-mib", "16"]
+FULL: list[str] = []
+
 CHILD_TIMEOUT_S = 1200
 START_TIMEOUT_S = 60
 REQUEST_TIMEOUT_S = 60
@@ -656,6 +661,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         _write_json({"argv": argv, "archive": meta, **measured, **report, "wall_s": wall}, args.json)
     return 0
+
+
+def headline(numbers: dict[str, Any]) -> list[Row]:
+    """Issue 7's target: a resolve download >= 0.8x a direct store read; search p95 is reported."""
+    mib, search, health = numbers["mib_s"], numbers["search"], numbers["health"]
+    ratio = numbers["resolve_ratio"]
+    return [
+        Row("serve", "`/api/jobs/…/models?search=` under load, p50 / p95",
+            f"{search['p50_ms']:.0f} / {search['p95_ms']:.0f} ms ({search['rps']:.0f} req/s)",
+            f"/api/health p95 {health['p95_ms']:.0f} ms ({health['rps']:.0f} req/s)", search["p95_ms"] / health["p95_ms"]),
+        Row("serve", "resolve download (httpx2)", f"{mib['resolve_httpx2']:.0f} MiB/s", f"direct read {mib['direct']:.0f} MiB/s",
+            ratio, f"≥ {TARGET_RESOLVE_RATIO}×", ratio >= TARGET_RESOLVE_RATIO),
+        Row("serve", "resolve download, raw socket reader", f"{mib['resolve_raw']:.0f} MiB/s",
+            f"loopback TCP {mib['loopback']:.0f} MiB/s", mib["resolve_raw"] / mib["loopback"]),
+    ]
 
 
 if __name__ == "__main__":
