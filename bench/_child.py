@@ -28,6 +28,15 @@ def run_child(script: str | os.PathLike[str], args: list[str], *, timeout: float
     return result
 
 
+def user_env() -> dict[str, str]:
+    """The environment a user's shell gives a command: this one without PYTHONDONTWRITEBYTECODE,
+    which some sandboxes and CI images set. Without bytecode caches every start compiles the
+    package from source (tens of milliseconds), which a user's install never pays twice."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def write_numbers(numbers: dict[str, Any], target: str) -> None:
     """``--json``: ``-`` prints the numbers on stdout (the report then goes to stderr), else they
     go to the file ``target``."""

@@ -41,7 +41,7 @@ ROOT = BENCH.parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from _child import write_numbers  # noqa: E402
+from _child import user_env, write_numbers  # noqa: E402
 from _table import Row  # noqa: E402
 
 ORACLE = ROOT / "tests" / "oracle"
@@ -157,7 +157,7 @@ def _cli() -> list[str]:
 def _timed_process(cmd: list[str], cwd: Path) -> dict[str, Any]:
     """Wall time and peak RSS of one whole process; its last stdout line is its result."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
     if proc.returncode != 0:

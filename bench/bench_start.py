@@ -9,7 +9,8 @@ store), so ``status`` and ``search`` do real work on real files. Each command is
 whole process — the console script a user types — round after round in turns; the median wall
 time of each is reported next to ``python -c pass`` (the floor: an interpreter that imports
 nothing) and ``python -c "import huggingface_hub"`` (what every command paid before commands
-imported only what they use).
+imported only what they use). Commands run as from a user's shell: with bytecode caches, even
+where the environment sets PYTHONDONTWRITEBYTECODE (``_child.user_env``).
 
 Target (issue 11): ``ipfs …``, ``status`` and ``search`` start in ≤ 100 ms.
 """
@@ -31,7 +32,7 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from _child import write_numbers  # noqa: E402
+from _child import user_env, write_numbers  # noqa: E402
 from _table import Row  # noqa: E402
 
 QUICK = ["--runs", "5"]
@@ -63,7 +64,7 @@ def _cli() -> list[str]:
 
 def _run(cmd: list[str], cwd: Path) -> float:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, check=False)  # bytes: `ipfs cat` is binary
+    proc = subprocess.run(cmd, cwd=cwd, env=user_env(), capture_output=True, check=False)  # bytes: `ipfs cat`
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd} failed (exit {proc.returncode}): {proc.stderr[-2000:].decode(errors='replace')}")
@@ -80,8 +81,8 @@ def _archive(work: Path) -> dict[str, str]:
     small = work / "small.bin"
     small.write_bytes(os.urandom(4096))
     base = [*_cli(), "--output-dir", str(out)]
-    subprocess.run([*base, "reindex"], cwd=work, check=True, capture_output=True)
-    cid = subprocess.run([*base, "ipfs", "add", "-Q", str(small)], cwd=work, check=True, capture_output=True,
+    subprocess.run([*base, "reindex"], cwd=work, env=user_env(), check=True, capture_output=True)
+    cid = subprocess.run([*base, "ipfs", "add", "-Q", str(small)], cwd=work, env=user_env(), check=True, capture_output=True,
                          text=True).stdout.strip()
     return {"small": str(small), "cid": cid, "out": str(out)}
 
@@ -91,7 +92,7 @@ def measure(runs: int, work: Path) -> dict[str, Any]:
     base = [*_cli(), "--output-dir", values["out"]]
     cmds = {name: [*base, *(a.format(**values) for a in argv)] for name, (argv, _) in COMMANDS.items()}
     cmds.update({name: [sys.executable, *argv] for name, argv in BASELINES.items()})
-    for cmd in cmds.values():  # one warm-up run each: the page cache, __pycache__
+    for cmd in cmds.values():  # one warm-up run each: the page cache, the bytecode caches
         _run(cmd, work)
     times: dict[str, list[float]] = {name: [] for name in cmds}
     for _ in range(runs):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from ..config import BACKENDS, REPO_KINDS, Config
 from ..errors import InvalidInputError, StoreError
-from ..state.rows import ENTITY_TYPES
+from ..state.keys import ENTITY_TYPES
 
 if TYPE_CHECKING:  # the Hub client and the rest load only in the commands that use them
     from ..mirror import Mirror

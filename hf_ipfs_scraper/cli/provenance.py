@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..errors import InvalidInputError
-from ..state.rows import ENTITY_TYPES, node_key, split_node
+from ..state.keys import ENTITY_TYPES, node_key, split_node
 
 if TYPE_CHECKING:
     from ..catalog import Catalog

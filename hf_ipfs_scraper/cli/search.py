@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..config import Config, parse_size
-from ..state.rows import ENTITY_TYPES
+from ..state.keys import ENTITY_TYPES
 
 
 def _size(text: str) -> int:

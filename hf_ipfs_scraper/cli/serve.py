@@ -10,13 +10,14 @@ server gracefully and exits 0.
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import BACKENDS, Config
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import socket
 
 
 def register(groups: Any) -> None:
@@ -37,6 +38,8 @@ def register(groups: Any) -> None:
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is reachable from this machine only (a name other than localhost is not
     resolved here: it is treated as reachable from elsewhere)."""
+    import ipaddress
+
     if host.lower() == "localhost":
         return True
     try:
@@ -47,6 +50,8 @@ def is_loopback(host: str) -> bool:
 
 def listen(host: str, port: int) -> socket.socket:
     """A bound TCP socket on ``host:port`` (IPv4 or IPv6); OS refusals become one clear error."""
+    import socket
+
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]

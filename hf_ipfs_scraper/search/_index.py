@@ -20,19 +20,21 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import tantivy
 
 from ..errors import InvalidInputError, ReadOnlyStoreError, StoreError
-from ..state.rows import split_node
+from ..state.keys import split_node
 from ._model import SearchDoc, SearchHit, SearchPage, SearchQuery
 from ._narrow import match_count, narrowed, worth_narrowing
 from ._query import Compiled, compile_query
 from ._schema import FORMAT, SORT_FIELDS, SORT_VALUES, ZWSP, to_document
 from ._shard import Shard, check_unlocked
 from ._snippet import Words, snippet
-from ._writer import WriterProcess
+
+if TYPE_CHECKING:
+    from ._writer import WriterProcess
 
 T = TypeVar("T")
 MARKER = "hf-search.json"  # {"format", "shards", "engine"}: written last when an index is created
@@ -243,6 +245,8 @@ class SearchIndex:
             self._own_writers()
             self._let_go_of_writers()
             try:
+                from ._writer import WriterProcess  # its multiprocessing loads for writers only
+
                 self._child = WriterProcess(self.path, heap_bytes=self._heap_bytes, threads=self._threads)
             except BaseException:
                 self._open_writers()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..cards import card_title
 from ..errors import InvalidInputError
-from ..state.rows import ENTITY_TYPES, EntityState, node_key
+from ..state.keys import ENTITY_TYPES, node_key
+
+if TYPE_CHECKING:
+    from ..state.rows import EntityState
 
 SORTS = ("relevance", "trending_score", "downloads", "likes", "size")
 MAX_LIMIT = 50
@@ -71,6 +73,8 @@ class SearchDoc:
     def from_entity(cls, entity: EntityState, readme: str | None) -> SearchDoc:
         """The document of an entity of the state store and its README text (``Catalog.readme``;
         None for a repo not mirrored: a walk fetches no README)."""
+        from ..cards import card_title  # YAML loads for writers only, not for a query
+
         gated = entity.gated if isinstance(entity.gated, str) else ""
         return cls(
             entity_type=entity.type,

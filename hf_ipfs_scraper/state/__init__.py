@@ -8,20 +8,10 @@ from __future__ import annotations
 
 import typing as _typing
 
-from .rows import (
-    ENTITY_STATUSES,
-    ENTITY_TYPES,
-    RUN_STATUSES,
-    EntityState,
-    FileRecord,
-    Run,
-    RunMember,
-    SnapshotRow,
-    StoredBlob,
-    TrendingRow,
-    WalkRow,
-)
+from .keys import ENTITY_STATUSES, ENTITY_TYPES, RUN_STATUSES
+
 if _typing.TYPE_CHECKING:
+    from .rows import EntityState, FileRecord, Run, RunMember, SnapshotRow, StoredBlob, TrendingRow, WalkRow
     from .store import StateStore
 
 __all__ = [
@@ -40,12 +30,18 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _typing.Any:
-    """``StateStore`` when first asked for: a command that needs only the row types (the CLI's
-    choices of entity type) starts without the store's module (PEP 562)."""
-    if name != "StateStore":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .store import StateStore
+_ROWS = {"EntityState", "FileRecord", "Run", "RunMember", "SnapshotRow", "StoredBlob", "TrendingRow", "WalkRow"}
 
-    globals()[name] = StateStore
-    return StateStore
+
+def __getattr__(name: str) -> _typing.Any:
+    """The row types and ``StateStore`` when first asked for (PEP 562): a command that needs only
+    the entity types (the CLI's parsers) starts without creating a dataclass."""
+    if name == "StateStore":
+        from . import store as module
+    elif name in _ROWS:
+        from . import rows as module  # type: ignore[no-redef]
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

@@ -11,10 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-ENTITY_TYPES = ("model", "dataset", "space")
-ENTITY_STATUSES = ("pending", "in_progress", "done", "failed", "skipped", "listed")
-RUN_STATUSES = ("pending", "running", "completed", "failed", "interrupted")
-RUN_END_STATUSES = ("completed", "failed", "interrupted")
+from .keys import ENTITY_STATUSES, ENTITY_TYPES, RUN_END_STATUSES, RUN_STATUSES, node_key, split_node  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +97,6 @@ class EntityState:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def node_key(type: str, id: str) -> str:
-    """``("model", "org/name")`` → ``"model:org/name"``: how the provenance graph names a repo."""
-    return f"{type}:{id}"
-
-
-def split_node(key: str) -> tuple[str, str]:
-    type_, _, id_ = key.partition(":")
-    return type_, id_
 
 
 class EdgeRow(NamedTuple):

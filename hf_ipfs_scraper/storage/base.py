@@ -15,10 +15,12 @@ import) stays on it.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator, Mapping, Protocol, runtime_checkable
 
 from ..ipfs.cid import CID
-from ..ipfs.importer import ByteSource, Node
+
+if TYPE_CHECKING:  # annotations only: a reader (Catalog, the CLI's status) never loads the importer
+    from ..ipfs.importer import ByteSource, Node
 
 
 class ContentReader(Protocol):

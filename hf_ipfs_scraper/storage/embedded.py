@@ -11,17 +11,20 @@ import os
 import threading
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Iterator, Mapping
 
-from ..ipfs import reader
 from ..ipfs.cid import CID
-from ..ipfs.directory import DirectoryBuilder
-from ..ipfs.fsimport import AddedEntry, AddResult, add_path
-from ..ipfs.importer import ByteSource, FileImporter, Node
 from ..ipfs.options import ImportOptions
-from ..ipfs.sink import NullSink
 from .blockstore import BlockStore, GcResult, Pin, RepoStat, VerifyReport
-from .car_io import ImportResult, export_car, import_car
+
+if TYPE_CHECKING:
+    from ..ipfs import reader
+    from ..ipfs.fsimport import AddedEntry, AddResult
+    from ..ipfs.importer import ByteSource, FileImporter, Node
+    from .car_io import ImportResult
+
+# The importer, the reader and the CAR tools load on first use: ``ipfs repo stat`` or ``pin ls``
+# needs none of them, and each CLI command should start in well under 100 ms.
 
 
 class EmbeddedStore:
@@ -62,6 +65,9 @@ class EmbeddedStore:
         on_entry: Callable[[AddedEntry], None] | None = None,
     ) -> AddResult:
         """``ipfs add [-r] [-H] [-n]``: import a file or tree, pin its root unless told not to."""
+        from ..ipfs.fsimport import add_path
+        from ..ipfs.sink import NullSink
+
         opts = options or self.options
         if only_hash:
             return add_path(path, NullSink(), opts, recursive=recursive, hidden=hidden, on_entry=on_entry)
@@ -87,6 +93,8 @@ class EmbeddedStore:
     def _importer(self, options: ImportOptions) -> FileImporter:
         """This thread's importer for ``options``: its chunk buffers (up to 2 MiB) are reused, not
         allocated for every small file of a repo (1.5 ms each, against 4 µs to import 100 bytes)."""
+        from ..ipfs.importer import FileImporter
+
         cache: dict[ImportOptions, FileImporter] | None = getattr(self._importers, "cache", None)
         if cache is None:
             cache = self._importers.cache = {}
@@ -97,6 +105,8 @@ class EmbeddedStore:
     def add_directory(
         self, files: Mapping[str, Node], dirs: Iterable[str] = (), *, options: ImportOptions | None = None
     ) -> Node:
+        from ..ipfs.directory import DirectoryBuilder
+
         builder = DirectoryBuilder(self.blocks, options or self.options)
         for d in dirs:
             builder.mkdir(d)
@@ -112,17 +122,23 @@ class EmbeddedStore:
         """A CID, or ``<cid>/a/b`` / ``/ipfs/<cid>/a/b`` resolved through directories."""
         if isinstance(target, CID):
             return target
+        from ..ipfs import reader
+
         root, rest = reader.split_cid_path(target)
         return reader.resolve(self.blocks.get, root, rest) if rest else root
 
     def cat(self, target: CID | str, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         """``ipfs cat [-o OFFSET] [-l LENGTH]``: a file's bytes, streamed; a span reads only its blocks."""
+        from ..ipfs import reader
+
         return reader.iter_file(self.blocks.get, self.resolve(target), offset, length)
 
     def read_bytes(self, target: CID | str) -> bytes:
         return b"".join(self.cat(target))
 
     def ls(self, target: CID | str) -> list[reader.DirEntry]:
+        from ..ipfs import reader
+
         return reader.list_dir(self.blocks.get, self.resolve(target))
 
     def has(self, cid: CID) -> bool:
@@ -131,10 +147,14 @@ class EmbeddedStore:
     # -- CAR ---------------------------------------------------------------------------------
     def export_car(self, target: CID | str, fileobj: BinaryIO) -> int:
         """``ipfs dag export``: the DAG under ``target`` as CAR v1; returns the block count."""
+        from .car_io import export_car
+
         return export_car(self.blocks, self.resolve(target), fileobj)
 
     def import_car(self, fileobj: BinaryIO, *, pin_roots: bool = True) -> ImportResult:
         """``ipfs dag import``: verify every block, then store and pin the roots — or change nothing."""
+        from .car_io import import_car
+
         return import_car(self.blocks, fileobj, pin_roots=pin_roots)
 
     # -- pins and repo -----------------------------------------------------------------------
