@@ -70,12 +70,14 @@ def _hwm_kib() -> int:
         return 0
 
 
-def child_mirror(endpoint: str, work: Path, limit: int, workers: int | None) -> dict[str, Any]:
+def child_mirror(endpoint: str, work: Path, limit: int, workers: int | None, plan: str = "auto") -> dict[str, Any]:
+    """``plan``: the limiter's ``hub.plan`` (auto = anonymous here: no token)."""
     from hf_ipfs_scraper import Mirror, load_config
 
     config = load_config(
         env={},
-        overrides={"output_dir": str(work / "mirror-out"), "hub.endpoint": endpoint, "scrape.limit": limit},
+        overrides={"output_dir": str(work / "mirror-out"), "hub.endpoint": endpoint, "scrape.limit": limit,
+                   "hub.plan": plan},
     )
     t0 = time.perf_counter()
     with Mirror(config) as mirror:
@@ -94,6 +96,7 @@ def child_mirror(endpoint: str, work: Path, limit: int, workers: int | None) -> 
         "failures": summary.failures,
         "files_downloaded": summary.files_downloaded,
         "files_reused": summary.files_reused,
+        "bytes_downloaded": summary.bytes_downloaded,
         "roots": roots,
         "status": summary.status,
     }
@@ -158,9 +161,11 @@ def child_naive(endpoint: str, work: Path, limit: int, workers: int | None) -> d
 
 
 def _child_main(argv: list[str]) -> int:
-    way, endpoint, work, limit, workers = argv
-    fn = child_mirror if way == "mirror" else child_naive
-    result = fn(endpoint, Path(work), int(limit), int(workers) or None)
+    way, endpoint, work, limit, workers, plan = argv
+    if way == "mirror":
+        result = child_mirror(endpoint, Path(work), int(limit), int(workers) or None, plan)
+    else:
+        result = child_naive(endpoint, Path(work), int(limit), int(workers) or None)
     result["hwm_kib"] = _hwm_kib()
     print(json.dumps(result))
     return 0
@@ -246,11 +251,11 @@ def _launcher_main() -> int:
 
 
 def _run_child(
-    launcher: Launcher, way: str, emu: Any, work: Path, limit: int, workers: int | None
+    launcher: Launcher, way: str, emu: Any, work: Path, limit: int, workers: int | None, plan: str = "auto"
 ) -> dict[str, Any]:
     emu.reset_counts()
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", way, emu.endpoint, str(work), str(limit),
-           str(workers or 0)]
+           str(workers or 0), plan]
     proc = launcher.run(cmd, _child_env(work / "hf-home", emu.endpoint))
     if proc["returncode"] != 0:
         raise RuntimeError(f"{way} child failed (exit {proc['returncode']}):\n{proc['stderr'][-4000:]}")
