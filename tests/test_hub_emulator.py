@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -669,6 +670,32 @@ def test_latency_and_concurrent_mutation(hub_factory) -> None:  # noqa: F811
     assert errors == [] and len(shas) == 10 and emu.counts["info"] == 40
     assert api.model_info(repo.id).sha == emu.repo(repo.id).sha
     assert len(api.list_repo_commits(repo.id)) == 11
+
+
+def test_bandwidth_caps_every_body_together(hub_factory, tmp_path) -> None:  # noqa: F811
+    """Two downloads at once share the one link: 2 x 1 MB at 4 MB/s take at least 0.5 s in all."""
+    emu = hub_factory(bandwidth=4_000_000)
+    repo = _public_model(emu)
+    payload = os.urandom(1_000_000)
+    for name in ("a.bin", "b.bin"):
+        emu.update_file(repo.id, name, payload)
+    got: dict[str, bytes] = {}
+
+    def fetch(name: str) -> None:
+        got[name] = Path(hf_hub_download(repo.id, name, cache_dir=tmp_path / name, endpoint=emu.endpoint)).read_bytes()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=fetch, args=(name,)) for name in ("a.bin", "b.bin")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    capped = time.monotonic() - started
+    assert capped >= 0.5 and got == {"a.bin": payload, "b.bin": payload}
+    emu.link.bytes_per_s = 0  # and off again: one of them now goes at loopback speed
+    started = time.monotonic()
+    hf_hub_download(repo.id, "a.bin", cache_dir=tmp_path / "again", endpoint=emu.endpoint)
+    assert time.monotonic() - started < capped
 
 
 def test_counters_are_exact_and_reset(hub) -> None:  # noqa: F811

@@ -33,7 +33,7 @@ from .repo import DEFAULT_GITATTRIBUTES, Gated, Repo, RepoFile, is_lfs_path
 from .state import HubState
 from .viewer import MODES as VIEWER_MODES
 from .viewer import ViewerApp
-from .wire import Request, Response, Server
+from .wire import Link, Request, Response, Server
 
 KINDS = (
     "harnesses", "list", "info", "tree", "paths_info", "refs", "commits",
@@ -48,6 +48,7 @@ class HubEmulator:
         corpus: Iterable[Repo] = (),
         *,
         latency: float = 0.0,
+        bandwidth: float = 0.0,
         quotas: Mapping[str, int] | None = None,
         window: float = 300.0,
         tokens: Mapping[str, Iterable[str] | str] | None = None,
@@ -57,7 +58,8 @@ class HubEmulator:
         generated: GeneratedHub | None = None,
         faults: FaultPlan | None = None,
     ) -> None:
-        """``quotas``: requests per ``window`` seconds per bucket (api, resolvers, pages); None =
+        """``latency``: seconds each answer waits; ``bandwidth``: bytes per second of every body
+        sent, all servers together (0: unlimited; ``wire.Link``). ``quotas``: requests per ``window`` seconds per bucket (api, resolvers, pages); None =
         unlimited and no RateLimit headers. ``tokens``: token -> repo ids it may read when gated or
         private, or "*" for all (default: ``ACCESS_TOKEN`` -> "*", ``NO_ACCESS_TOKEN`` -> none).
         ``page_size``: the most items a listing page holds (the Hub: 1000); ``tree_page_size``
@@ -66,6 +68,7 @@ class HubEmulator:
         and files; ``rename_repo``/``remove_repo``/``set_private``... act on it, file edits are
         refused. ``faults``: a ``FaultPlan`` of Hub / CDN faults to inject (``faults.py``)."""
         self.latency = latency
+        self.link = Link(bandwidth)
         self.page_size = page_size
         self.tree_page_size = tree_page_size
         self.generated = generated
@@ -97,9 +100,9 @@ class HubEmulator:
     def start(self) -> HubEmulator:
         if self._hub is None:
             self._stopping.clear()
-            self._hub = Server(self._faults.wrap(HubApp(self), "hub"), self._record, lambda: self.latency)
-            self._cdn = Server(self._faults.wrap(self._cdn_app, "cdn"), self._record, lambda: self.latency)
-            self._viewer = Server(ViewerApp(self), self._record, lambda: self.latency)
+            self._hub = Server(self._faults.wrap(HubApp(self), "hub"), self._record, lambda: self.latency, self.link)
+            self._cdn = Server(self._faults.wrap(self._cdn_app, "cdn"), self._record, lambda: self.latency, self.link)
+            self._viewer = Server(ViewerApp(self), self._record, lambda: self.latency, self.link)
             for server in (self._hub, self._cdn, self._viewer):
                 server.start()
         return self

@@ -13,6 +13,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,6 +109,28 @@ def content_response(request: Request, data: bytes, headers: dict[str, str], kin
     return Response(206, headers, memoryview(data)[start : end + 1], kind)
 
 
+class Link:
+    """The client's one downlink, shared by every server of an emulator: response bodies go out no
+    faster than ``bytes_per_s`` in all (0: unlimited), so a benchmark can set a bandwidth as well
+    as a latency and compare a mirror's wall time with the bound the two set."""
+
+    def __init__(self, bytes_per_s: float = 0.0) -> None:
+        self.bytes_per_s = bytes_per_s
+        self._free_at = 0.0  # when the link has sent everything handed to it so far
+        self._lock = threading.Lock()
+
+    def pace(self, n: int) -> None:
+        """Wait until ``n`` more bytes could have crossed the link."""
+        rate = self.bytes_per_s
+        if rate <= 0 or n <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._free_at = max(now, self._free_at) + n / rate
+            wait = self._free_at - now
+        time.sleep(wait)
+
+
 class Server(ThreadingHTTPServer):
     """A ThreadingHTTPServer that remembers its open connections so that ``stop`` can cut them."""
 
@@ -119,8 +142,10 @@ class Server(ThreadingHTTPServer):
         app: Callable[[Request], Response],
         record: Callable[[Request, Response, int], None],
         latency: Callable[[], float],
+        link: Link | None = None,
     ) -> None:
         self.app, self.record, self.latency = app, record, latency
+        self.link = link or Link()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -208,6 +233,8 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command == "HEAD":
                 return
             for offset in range(0, sent, CHUNK):
-                self.wfile.write(body_view[offset : min(offset + CHUNK, sent)])
+                end = min(offset + CHUNK, sent)
+                self.server.link.pace(end - offset)
+                self.wfile.write(body_view[offset:end])
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
