@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .export import ExportResult
     from .provenance.draw import DrawResult
     from .provenance.tracker import ProvenanceTracker
+    from .config import Config
     from .search import SearchIndex, SearchPage
     from .storage.embedded import EmbeddedStore
 
@@ -49,6 +50,12 @@ class Catalog:
         self._search: SearchIndex | None = None
         self._provenance: ProvenanceTracker | None = None
         self._provenance_lock = threading.Lock()  # the web layer's threads share one graph
+
+    @classmethod
+    def from_config(cls, config: Config, *, content: ContentReader | None = None) -> Catalog:
+        """The archive a configuration names (its ``output_dir`` and ``ipfs.store_path``): how the
+        CLI's commands and ``serve`` open it."""
+        return cls(config.output_dir, store_path=config.store_path, content=content)
 
     # -- entities ----------------------------------------------------------------------------
     def entity(self, type: str, id: str) -> EntityState | None:

@@ -39,7 +39,7 @@ def _export(args: argparse.Namespace, config: Config) -> int:
             for source in args.merge:
                 merged = mirror.merge(source)
                 print(f"merged {merged.entities} entities from {merged.source} ({merged.copied_roots} repos' blocks copied)")
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with Catalog.from_config(config) as catalog:
         result = catalog.export(args.output, types=types, merge=not args.no_merge, add_to_store=not args.no_ipfs,
                                 store_profile=config.store_profile, scope=args.scope)
     for name, rows in result.rows.items():

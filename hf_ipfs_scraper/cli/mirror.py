@@ -217,7 +217,7 @@ def _sync(args: argparse.Namespace, config: Config) -> int:
 def _status(args: argparse.Namespace, config: Config) -> int:
     from ..catalog import Catalog
 
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with Catalog.from_config(config) as catalog:
         runs = catalog.runs(limit=10)
         counts = catalog.counts()
         walks = catalog.state.walks(limit=6)
@@ -249,7 +249,7 @@ def _status(args: argparse.Namespace, config: Config) -> int:
 def _trending(args: argparse.Namespace, config: Config) -> int:
     from ..catalog import Catalog
 
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with Catalog.from_config(config) as catalog:
         rows = catalog.trending(args.type, args.run_id)
     if not rows and args.run_id is not None:
         raise InvalidInputError(f"run {args.run_id} recorded no trending list of {args.type}s")

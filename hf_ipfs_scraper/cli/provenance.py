@@ -52,7 +52,7 @@ def _id_flags(parser: argparse.ArgumentParser) -> None:
 def _catalog(config: Config) -> Catalog:
     from ..catalog import Catalog  # networkx loads at the first catalog.provenance, in these commands only
 
-    return Catalog(config.output_dir, store_path=config.store_path)
+    return Catalog.from_config(config)
 
 
 def _key(args: argparse.Namespace, catalog: Catalog) -> str:

@@ -60,7 +60,7 @@ def _search(args: argparse.Namespace, config: Config) -> int:
     from ..catalog import Catalog
 
     descending = args.sort.startswith("-") or args.sort == "relevance"
-    with Catalog(config.output_dir, store_path=config.store_path) as catalog:
+    with Catalog.from_config(config) as catalog:
         page = catalog.search(
             args.text, run_id=args.run_id, types=tuple(args.type or ()), size_gte=args.size_gte,
             size_lte=args.size_lte, tags=tuple(args.tag or ()), pipeline_tag=args.pipeline_tag,

@@ -75,7 +75,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     from ..storage.remote import RemoteReader
     from ..web.app import create_app
 
-    Catalog(config.output_dir, store_path=config.store_path).close()  # no archive yet: one Error line
+    Catalog.from_config(config).close()  # no archive yet: one Error line
     if config.storage_backend != "embedded":
         open_remote(config).close()  # the daemon down: one Error line now, not a failed startup
     sock = listen(args.host, args.port)
