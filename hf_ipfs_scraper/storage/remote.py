@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Iterator, Mapping, Protocol
@@ -31,6 +32,7 @@ from ._pieces import PieceReader
 from .embedded import EmbeddedStore
 
 logger = logging.getLogger(__name__)
+_SENT_BLOCKS = 100_000  # about 10 MB of CIDs: the blocks of the last few dozen GB pushed
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,9 @@ class RemoteStore:
         self.remote = remote
         self._lock = threading.Lock()
         self._present: set[CID] = {pin.cid for pin in remote.pins()}  # known to be in the remote
+        # Blocks of the DAGs pushed lately: another worker's DAG may share a file whose blocks
+        # this push removes from the spool while that worker walks it (a block/stat each, before).
+        self._sent: OrderedDict[CID, None] = OrderedDict()
         self.pushes = 0  # CARs sent: one per pinned DAG
 
     @property
@@ -119,6 +124,9 @@ class RemoteStore:
         with self._lock:
             self._present.add(cid)
             self.pushes += 1
+            self._sent.update(dict.fromkeys(sent))
+            while len(self._sent) > _SENT_BLOCKS:
+                self._sent.popitem(last=False)
         for block in sent:
             self.spool.blocks.delete(block)
 
@@ -145,7 +153,7 @@ class RemoteStore:
 
     def _in_remote(self, cid: CID) -> bool:
         with self._lock:
-            if cid in self._present:
+            if cid in self._present or cid in self._sent:
                 return True
         if not self.remote.has(cid):
             return False
@@ -157,6 +165,7 @@ class RemoteStore:
         self.remote.unpin(cid)
         with self._lock:
             self._present.discard(cid)
+            self._sent.clear()  # the daemon may now collect them
 
     def pins(self) -> list[RemotePin]:
         return self.remote.pins()
