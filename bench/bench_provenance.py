@@ -133,13 +133,13 @@ class _Corpus:
         rng, n = self.rng, self.n_models
         for name in BASES:
             self.pools["base"].append(self.keys[self._model(name)])
-        n_chains = max(20, n // 3000)
+        n_chains = max(min(20, n // 250), n // 3000)  # fewer chains below 5,000 models (the quick scales)
         chain_depths = [rng.randint(20, 60) for _ in range(n_chains)]
         n_derivs = [int(share * n) for share in BASE_SHARES]
         n_merges = int(MERGE_SHARE * n)
         n_tail = n - len(BASES) - sum(chain_depths) - sum(n_derivs) - n_merges
         if n_tail < 0:
-            raise SystemExit(f"--models {n} is too small for this corpus shape (try at least 5000)")
+            raise SystemExit(f"--models {n} is too small for this corpus shape (try at least 1000)")
         plan = ["chain"] * n_chains + ["merge"] * n_merges + ["tail"] * n_tail
         for base, count in enumerate(n_derivs):
             plan += [f"base{base}"] * count
@@ -156,7 +156,7 @@ class _Corpus:
                 self._derived([int(step[4:])], _pick(rng, DERIVATIVE_MIX))
         self.n_model_nodes = len(self.keys)
         self.pools["merge"] = [self.keys[i] for i in rng.sample(self.merges, min(2000, len(self.merges)))]
-        self.pools["random"] = [self.keys[i] for i in rng.sample(range(self.n_model_nodes), 2000)]
+        self.pools["random"] = [self.keys[i] for i in rng.sample(range(self.n_model_nodes), min(2000, self.n_model_nodes))]
         self._datasets_and_spaces()
 
     def _tail(self) -> None:

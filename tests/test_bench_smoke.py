@@ -35,7 +35,7 @@ def test_the_runner_prints_one_table_with_every_area_and_the_scaling_curves(quic
     for area in AREAS:
         rows = data["areas"][area]["rows"]
         assert rows and all(r["value"] for r in rows), area
-        assert all(f"| {area} | {r['measure']} | {r['value']} |" in summary for r in rows), area
+        assert all(f"| {r['area']} | {r['measure']} | {r['value']} |" in summary for r in rows), area
         # a ratio always has its baseline named beside it
         assert all(r["baseline"] for r in rows if r["ratio"] is not None), area
     assert set(data["scaling"]) == set(SCALED)
