@@ -2,7 +2,8 @@
 
 Opens ``<output_dir>/state.sqlite`` read-only (no lock, no migration, no recovery: SQLite's WAL
 lets it read the last committed state while a mirror or sync writes in another process) and, for
-file contents, the block store read-only (readers need no lock either).
+file contents, the block store read-only (readers need no lock either). Each is opened at its
+first use: a search reads only the search index, and starts without the state store's code.
 
 >>> from hf_ipfs_scraper import Catalog                       # doctest: +SKIP
 >>> with Catalog("hf_mirror") as catalog:                      # doctest: +SKIP
@@ -20,10 +21,11 @@ from dataclasses import asdict as _asdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .errors import InvalidInputError, StoreError
-from .state import ENTITY_TYPES, EntityState, FileRecord, Run, StateStore, TrendingRow
+from .state.keys import ENTITY_TYPES
 from .storage.base import ContentReader
 
 if TYPE_CHECKING:
+    from .state import EntityState, FileRecord, Run, StateStore, TrendingRow
     from .export import ExportResult
     from .provenance.draw import DrawResult
     from .provenance.tracker import ProvenanceTracker
@@ -40,10 +42,10 @@ class Catalog:
         content: ContentReader | None = None,
     ) -> None:
         self.output_dir = Path(output_dir)
-        path = self.output_dir / "state.sqlite"
-        if not path.is_file():
+        if not (self.output_dir / "state.sqlite").is_file():
             raise StoreError(f"no mirror state in {self.output_dir} yet (run `hf-ipfs-scraper models` first)")
-        self.state = StateStore(path, readonly=True)
+        self._state: StateStore | None = None
+        self._state_lock = threading.Lock()
         self._store_path = Path(store_path) if store_path is not None else self.output_dir / "ipfs"
         self._store: EmbeddedStore | None = None
         self._content = content  # a daemon's, when the archive is pinned there (else the store)
@@ -56,6 +58,20 @@ class Catalog:
         """The archive a configuration names (its ``output_dir`` and ``ipfs.store_path``): how the
         CLI's commands and ``serve`` open it."""
         return cls(config.output_dir, store_path=config.store_path, content=content)
+
+    @property
+    def state(self) -> StateStore:
+        """The state store, opened read-only at first use (an old schema or a file that is not
+        SQLite raises :class:`StoreError` then)."""
+        state = self._state
+        if state is None:
+            with self._state_lock:  # the web layer's threads share one catalog
+                if self._state is None:
+                    from .state.store import StateStore
+
+                    self._state = StateStore(self.output_dir / "state.sqlite", readonly=True)
+                state = self._state
+        return state
 
     # -- entities ----------------------------------------------------------------------------
     def entity(self, type: str, id: str) -> EntityState | None:
@@ -204,7 +220,9 @@ class Catalog:
         if self._store is not None:
             self._store.close()
             self._store = None
-        self.state.close()
+        if self._state is not None:
+            self._state.close()
+            self._state = None
 
     def __enter__(self) -> Catalog:
         return self

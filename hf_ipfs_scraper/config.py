@@ -9,7 +9,6 @@ it lists exactly these keys and that every key changes something the code reads.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
@@ -20,11 +19,6 @@ from typing import Any, Callable, Mapping
 from .errors import ConfigError
 from .ipfs.options import PROFILES
 from .shard import Shard
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 ENV_PREFIX = "HF_IPFS_SCRAPER_"
 REPO_KINDS = ("models", "datasets", "spaces")
@@ -260,6 +254,8 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def _did_you_mean(key: str) -> str:
     """``" (did you mean 'scrape.limit'?)"`` for a key a typo away from a known one, else ``""``: the
     whole key first, then its name alone (the right name in the wrong section, ``[scrap] limit``)."""
+    import difflib  # only for a wrong key: not at every start
+
     close = difflib.get_close_matches(key, list(_BY_KEY), n=1, cutoff=0.75)
     if not close:
         names = {k.rpartition(".")[2]: k for k in reversed(list(_BY_KEY))}  # a name's first key wins
@@ -293,6 +289,10 @@ def load_config(
     values = {s.key: _check(s, s.default, "default") for s in SETTINGS}
     source = "defaults"
     if path is not None:
+        if sys.version_info >= (3, 11):  # imported only when there is a file to read: 3 ms of a start
+            import tomllib
+        else:  # pragma: no cover - exercised on Python 3.10 only
+            import tomli as tomllib
         source = str(path)
         try:
             with open(path, "rb") as fh:

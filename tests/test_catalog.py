@@ -152,8 +152,8 @@ def test_an_archive_from_before_entity_metadata_is_upgraded_on_the_next_open(hf_
         "card_data": {"base_model": "old/base", "license": "mit"}, "pipeline_tag": "fill-mask",
         "children_model_count": 0, "ipfs": {"root_cid": "bafyold"},
     }))
-    with pytest.raises(StoreError, match="run a mirror command once to upgrade it"):
-        Catalog(out)
+    with Catalog(out) as old, pytest.raises(StoreError, match="run a mirror command once to upgrade it"):
+        old.entity("model", "old/tuned")  # the state store opens at its first use
     emu = hub_factory([])
     with Mirror(config_for(emu, out)):
         pass

@@ -37,6 +37,50 @@ def test_ipfs_add_and_status_load_neither_the_hub_client_nor_the_graph(tmp_path:
     data = tmp_path / "a.txt"
     data.write_bytes(b"hello\n")
     assert _loaded("--output-dir", str(tmp_path), "ipfs", "add", "-Q", str(data)) & set(HEAVY) == set()
+    from hf_ipfs_scraper.state.store import StateStore
+
+    StateStore(tmp_path / "state.sqlite").close()  # a state to report on: status reads it, as a user's would
     loaded = _loaded("--output-dir", str(tmp_path), "status")
     assert loaded & {"huggingface_hub", "httpx2", "networkx", "tantivy"} == set(), loaded
     assert {"hf_ipfs_scraper", "sqlite3"} <= loaded, loaded  # the probe does see what a command loads
+
+
+def test_each_command_is_owned_by_the_module_that_registers_it() -> None:
+    """A run builds only its command's module's parser; the owner table must name each module's
+    commands exactly, or a command would vanish (or arrive with the wrong arguments)."""
+    import argparse
+    import importlib
+
+    from hf_ipfs_scraper.cli import main as cli_main
+
+    registered: dict[str, str] = {}
+    for name in cli_main._MODULES:  # noqa: SLF001
+        groups = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"hf_ipfs_scraper.cli.{name}").register(groups)
+        registered |= {command: name for command in groups.choices}
+    assert registered == cli_main._OWNER  # noqa: SLF001
+
+
+@pytest.mark.parametrize("argv, command", [
+    (["search", "bert"], "search"),
+    (["--output-dir", "out", "status"], "status"),
+    (["--output-dir=out", "--log-level", "debug", "ipfs", "cat", "x"], "ipfs"),
+    (["--config", "search", "models"], "models"),  # an option's value is not the command
+    (["--help", "search"], None),  # the top-level help lists every command
+    (["--out", "x", "status"], None),  # abbreviated: argparse resolves it, on the whole parser
+    (["nosuch"], None),
+    ([], None),
+])
+def test_the_command_is_found_before_parsing(argv: list[str], command: str | None) -> None:
+    from hf_ipfs_scraper.cli.main import _command
+
+    assert _command(argv) == command
+
+
+def test_a_partial_parser_parses_as_the_whole_one(tmp_path: Path) -> None:
+    from hf_ipfs_scraper.cli.main import build_parser
+
+    argv = ["--output-dir", str(tmp_path), "search", "bert", "--type", "model", "--size-lte", "2GB", "--limit", "5"]
+    whole, partial = build_parser().parse_args(argv), build_parser("search").parse_args(argv)
+    assert vars(whole) == vars(partial)
+    assert partial.limit == 5  # the arguments really were parsed

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,10 @@ def test_bad_env_value_names_variable() -> None:
 
 
 def _example_keys() -> set[str]:
-    from hf_ipfs_scraper.config import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
 
     table = tomllib.loads((ROOT / "config.example.toml").read_text())
     keys: set[str] = set()

@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -110,6 +109,8 @@ class SearchIndex:
         else:  # missing, of another format, or a creation that did not finish: start again
             for folder in [self.path, *self.path.glob("shard-*")]:
                 check_unlocked(folder)
+            import shutil  # only here: it imports bz2 and lzma, 2 ms of every search's start
+
             for entry in self.path.iterdir():
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
             shards = [Shard(self.path / f"shard-{i}", create=True) for i in range(count)]

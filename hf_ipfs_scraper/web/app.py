@@ -53,6 +53,7 @@ def create_app(
         reader = remote() if remote is not None else None
         catalog = Catalog(output_dir, store_path=store_path, content=reader)
         try:
+            catalog.state  # noqa: B018 - open it now: an archive it cannot read fails the start, not a request
             if reader is None:
                 catalog.store  # noqa: B018 - open it now, once, before any worker thread asks
             with contextlib.suppress(StoreError):  # no index yet: search routes say so when asked
