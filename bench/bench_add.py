@@ -14,7 +14,8 @@ page cache. The limits, measured in the same run:
   ``fsync`` — the same durability point the store reaches (its blocks are synced before the pin is
   recorded): the limit for a full add;
 * the same bytes written as the store lays them out, one file per 256 KiB block (a temp file renamed
-  into one of 256 folders), then one ``syncfs``: what the layout itself costs, without hashing.
+  into one of 256 folders; the store's flatfs keys spread over up to 1,024), then one ``syncfs``:
+  what the layout itself costs, without hashing.
   Creating a file costs this machine's kernel 20 µs to 0.7 ms of CPU, from one moment to the next,
   and a GiB is 4,096 files: this row shows how much of the full add's gap to the sequential write
   is the layout's, in the same round.
@@ -110,7 +111,8 @@ def _write(path: str, target: str) -> str:
 
 def _write_blocks(path: str, target: str) -> str:
     """The bytes of ``path`` as one file per 256 KiB chunk, created the way the block store creates
-    a block (temp file, then rename, in one of 256 folders), then one syncfs before returning."""
+    a block (temp file, then rename), in one of 256 folders where the store's keys spread over up to
+    1,024, then one syncfs before returning."""
     from hf_ipfs_scraper.storage._durable import syncfs
 
     buf = bytearray(256 * 1024)
