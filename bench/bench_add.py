@@ -1,7 +1,7 @@
 """Benchmark: CID-only hashing and full add of a large file, beside the limits of this machine.
 
     python bench/bench_add.py                          # 1 GiB, best of 3 (a few minutes)
-    python bench/bench_add.py --size-mib 64 --repeat 1 # smoke size
+    python bench/bench_add.py --size-mib 64 --repeat 1 --settle 0  # smoke size
 
 Every step runs in a process of its own, so its peak RSS is its own; the steps take turns, round
 after round, so a slow moment of the machine does not fall on one step only, and the best round of
@@ -16,9 +16,28 @@ page cache. The limits, measured in the same run:
 * the same bytes written as the store lays them out, one file per 256 KiB block (a temp file renamed
   into one of 256 folders; the store's flatfs keys spread over up to 1,024), then one ``syncfs``:
   what the layout itself costs, without hashing.
-  Creating a file costs this machine's kernel 20 µs to 0.7 ms of CPU, from one moment to the next,
-  and a GiB is 4,096 files: this row shows how much of the full add's gap to the sequential write
-  is the layout's, in the same round.
+  This row shows how much of the full add's gap to the sequential write is the layout's.
+
+And one pair that leaves this machine's write costs out: the same bytes copied over a file already
+in the page cache (``pwritev``, nothing allocated, nothing synced), alone and as the sink of a v0
+import. Where writing a block costs what copying it costs (a machine whose page cache is cheap to
+grow), this is how much the importer's own pipeline — read ahead, hash, write behind — leaves of
+``hashlib.sha256``'s rate.
+
+Every writing step starts from the same state of the machine: a round's stores are kept until the
+round ends (about 5x the file size on disk), then deleted, then the runner waits ``--settle``
+seconds (35) before the next round. Two things in a VM like the one this was tuned on make a
+deletion slow down the files written just after it, and neither touches the one-file baseline the
+same way:
+
+* on ext4 without a journal, allocating an inode skips every inode of its group deleted in the last
+  30 s (``recently_deleted()``, 35 s while the inode table block is dirty), reading an inode table
+  block for each: with the previous step's 4,096 block files just deleted, ``perf`` put 45% of a
+  full add's samples there;
+* with free page reporting (a VM handing freed memory back to its host), writing into memory freed
+  more than ~2 s ago faults on the host: copying a GiB into the page cache then costs 2-4 s of
+  system time instead of 0.3-0.4 s, so a step right after a deletion runs fast and one a few
+  seconds later slow.
 
 Through the API (``FileImporter`` into a null sink, ``EmbeddedStore.add_path``) the clock starts
 after the imports; through the CLI (``hf-ipfs-scraper ipfs add -Q [-n]``) it is the whole process,
@@ -51,8 +70,11 @@ from _child import user_env, write_numbers  # noqa: E402
 from _table import Row  # noqa: E402
 
 ORACLE = ROOT / "tests" / "oracle"
-QUICK = ["--size-mib", "64", "--repeat", "1"]
+QUICK = ["--size-mib", "64", "--repeat", "1", "--settle", "0"]
 FULL = ["--size-mib", "1024", "--repeat", "3"]
+#: ext4's recently-deleted window (30 s, 35 s while the inode table is dirty) and more than the
+#: ~2 s free page reporting waits before handing freed memory back to the host
+SETTLE_SECONDS = 35.0
 MIB = 1 << 20
 
 _JS = r"""
@@ -74,6 +96,7 @@ STEPS: dict[str, tuple[str, int, str]] = {
     "sha256-x2": ("`hashlib.sha256`, two files in two threads", 2, "limit"),
     "write": ("the disk's sequential write of the same bytes + fsync", 1, "limit"),
     "write-blocks": ("the same bytes as 256 KiB block files (the store's layout) + syncfs, no hashing", 1, "limit"),
+    "copy-cached": ("the same bytes copied over a file already in the page cache, no hashing", 1, "limit"),
     "cid-api-v0": ("CID only, API (`FileImporter`, null sink), unixfs-v0-2015", 1, "api"),
     "cid-api-v1": ("CID only, API, unixfs-v1-2025", 1, "api"),
     "cid-api-x2": ("CID only, API, v0, two files in two threads", 2, "api"),
@@ -81,6 +104,7 @@ STEPS: dict[str, tuple[str, int, str]] = {
     "add-api-v0": ("full add, API (`EmbeddedStore.add_path`), v0", 1, "api"),
     "add-api-v1": ("full add, API, v1", 1, "api"),
     "add-cli-v0": ("full add, CLI (`ipfs --store DIR add -Q`), whole process", 1, "cli"),
+    "add-cached-v0": ("import, v0, each block copied over a file already in the page cache", 1, "api"),
     "js-v0": ("JS `ipfs-unixfs-importer@17`, CID only, Kubo's defaults", 1, "js"),
 }
 
@@ -134,6 +158,56 @@ def _write_blocks(path: str, target: str) -> str:
     return "-"
 
 
+def _overwritten(path: str) -> str:
+    """The file the page-cache rows copy over: beside ``path``, made with it, kept in memory."""
+    return os.path.join(os.path.dirname(path), "overwrite.bin")
+
+
+class _CopySink:
+    """Writes each block over the next bytes of a file already in the page cache: a write that is
+    a memory copy and nothing else (no page allocated, no inode, no sync)."""
+
+    def __init__(self, target: str) -> None:
+        self._fd = os.open(target, os.O_WRONLY)
+        self._size = os.fstat(self._fd).st_size
+        self._offset = 0
+
+    def put_block(self, cid: object, pieces: Any) -> None:
+        length = sum(len(p) for p in pieces)
+        if self._offset + length > self._size:
+            self._offset = 0
+        os.pwritev(self._fd, pieces, self._offset)
+        self._offset += length
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def _copy_cached(path: str) -> str:
+    buf = bytearray(MIB)
+    view = memoryview(buf)
+    sink = _CopySink(_overwritten(path))
+    try:
+        with open(path, "rb", buffering=0) as src:
+            while n := src.readinto(buf):
+                sink.put_block(None, (view[:n],))
+    finally:
+        sink.close()
+    return "-"
+
+
+def _add_cached(path: str, profile: str) -> str:
+    from hf_ipfs_scraper import ImportOptions
+    from hf_ipfs_scraper.ipfs.importer import FileImporter
+
+    sink = _CopySink(_overwritten(path))
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            return str(FileImporter(sink, ImportOptions.profile(profile)).add(fh).cid)
+    finally:
+        sink.close()
+
+
 def _cid_only(path: str, profile: str) -> str:
     from hf_ipfs_scraper import ImportOptions
     from hf_ipfs_scraper.ipfs.importer import FileImporter
@@ -164,13 +238,14 @@ def _threads(fn: Callable[[str], str], paths: list[str]) -> str:
 def _child(step: str, paths: list[str], store: str) -> dict[str, Any]:
     """One API or limit step, timed from after its imports."""
     profile = "unixfs-v1-2025" if step.endswith("-v1") else "unixfs-v0-2015"
-    if step.startswith("cid-api") or step.startswith("add-api"):
+    if step.startswith(("cid-api", "add-api", "add-cached")):
         import hf_ipfs_scraper.ipfs.importer  # noqa: F401 - imports are not what is timed
         import hf_ipfs_scraper.storage.embedded  # noqa: F401
     one: Callable[[str], str] = {
         "sha256": _sha256, "sha256-x2": _sha256,
         "write": lambda p: _write(p, os.path.join(store, "sequential.bin")),
         "write-blocks": lambda p: _write_blocks(p, store),
+        "copy-cached": _copy_cached, "add-cached-v0": lambda p: _add_cached(p, profile),
         "cid-api-v0": lambda p: _cid_only(p, profile), "cid-api-v1": lambda p: _cid_only(p, profile),
         "cid-api-x2": lambda p: _cid_only(p, profile),
         "add-api-v0": lambda p: _add(p, store, profile), "add-api-v1": lambda p: _add(p, store, profile),
@@ -199,30 +274,27 @@ def _timed_process(cmd: list[str], cwd: Path) -> dict[str, Any]:
 
 
 def _measure(step: str, paths: list[str], work: Path) -> dict[str, Any]:
+    """One step; what it writes stays in ``work`` until the round ends (see the module docstring)."""
     store = work / f"store-{step}"
-    shutil.rmtree(store, ignore_errors=True)
     kind = STEPS[step][2]
-    try:
-        if kind == "cli":
-            only_hash = ["-n"] if step.startswith("cid-") else []
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            r = _timed_process([*_cli(), "ipfs", "--store", str(store), "add", "-Q", *only_hash, paths[0]], work)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            # RUSAGE_CHILDREN is the largest child so far: exact when this one is the largest
-            return {"seconds": r["seconds"], "cid": r["out"], "rss_kib": after if after > before else None}
-        if kind == "js":
-            script = ORACLE / ".bench_js.mjs"
-            script.write_text(_JS)
-            try:
-                r = _timed_process(["node", str(script), paths[0]], ORACLE)
-            finally:
-                script.unlink()
-            return json.loads(r["out"])
-        r = _timed_process([sys.executable, str(Path(__file__).resolve()), "--child", step, str(store), *paths], work)
-        result: dict[str, Any] = json.loads(r["out"])
-        return result
-    finally:
-        shutil.rmtree(store, ignore_errors=True)
+    if kind == "cli":
+        only_hash = ["-n"] if step.startswith("cid-") else []
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        r = _timed_process([*_cli(), "ipfs", "--store", str(store), "add", "-Q", *only_hash, paths[0]], work)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        # RUSAGE_CHILDREN is the largest child so far: exact when this one is the largest
+        return {"seconds": r["seconds"], "cid": r["out"], "rss_kib": after if after > before else None}
+    if kind == "js":
+        script = ORACLE / ".bench_js.mjs"
+        script.write_text(_JS)
+        try:
+            r = _timed_process(["node", str(script), paths[0]], ORACLE)
+        finally:
+            script.unlink()
+        return json.loads(r["out"])
+    r = _timed_process([sys.executable, str(Path(__file__).resolve()), "--child", step, str(store), *paths], work)
+    result: dict[str, Any] = json.loads(r["out"])
+    return result
 
 
 def _make_file(path: Path, size: int) -> None:
@@ -238,19 +310,24 @@ def _js_available() -> bool:
     return (ORACLE / "node_modules" / "ipfs-unixfs-importer").exists() and shutil.which("node") is not None
 
 
-def measure(size_mib: int, repeat: int, work: Path) -> dict[str, Any]:
+def measure(size_mib: int, repeat: int, work: Path, settle: float = SETTLE_SECONDS) -> dict[str, Any]:
     size = size_mib * MIB
     files = [work / "data.bin", work / "data2.bin"]
-    for f in files:
+    for f in [*files, Path(_overwritten(str(files[0])))]:
         _make_file(f, size)
     steps = [s for s in STEPS if s != "js-v0" or _js_available()]
     runs: dict[str, list[dict[str, Any]]] = {s: [] for s in steps}
-    for _ in range(repeat):
+    for i in range(repeat):
+        stores = work / f"round-{i}"
+        shutil.rmtree(stores, ignore_errors=True)  # left by an interrupted run in the same --workdir
+        time.sleep(settle)  # after the files' creation, or the previous round's deletion
+        stores.mkdir()
         for step in steps:
-            runs[step].append(_measure(step, [str(f) for f in files[:STEPS[step][1]]], work))
+            runs[step].append(_measure(step, [str(f) for f in files[:STEPS[step][1]]], stores))
+        shutil.rmtree(stores)
     best = {s: min(r, key=lambda x: x["seconds"]) for s, r in runs.items()}
     mib_s = {s: STEPS[s][1] * size_mib / b["seconds"] for s, b in best.items()}
-    v0 = ("cid-api-v0", "cid-cli-v0", "add-api-v0", "add-cli-v0", "js-v0", "cid-api-x2")
+    v0 = ("cid-api-v0", "cid-cli-v0", "add-api-v0", "add-cli-v0", "add-cached-v0", "js-v0", "cid-api-x2")
     cids = {s: best[s]["cid"].split(",")[0] for s in v0 if s in best}  # x2: data.bin's CID first
     return {"size_mib": size_mib, "repeat": repeat, "cores": os.cpu_count(), "runs": runs, "best": best,
             "mib_s": mib_s, "cids_v0": cids, "cids_agree": len(set(cids.values())) == 1,
@@ -274,6 +351,8 @@ def headline(numbers: dict[str, Any]) -> list[Row]:
             m["add-cli-v0"] / write),
         Row("add", "full add, API (v0), beside the layout's own write", f"{m['add-api-v0']:.0f} MiB/s",
             f"block files {m['write-blocks']:.0f} MiB/s", m["add-api-v0"] / m["write-blocks"]),
+        Row("add", "import with page-cache-only writes (v0)", f"{m['add-cached-v0']:.0f} MiB/s",
+            f"sha256 {sha:.0f} MiB/s", m["add-cached-v0"] / sha),
         Row("add", "full add, peak RSS", f"{rss:.0f} MB", target="≤ 100 MB", met=rss <= 100),
         Row("add", "CID only, two files in two threads", f"{m['cid-api-x2']:.0f} MiB/s",
             f"one file {m['cid-api-v0']:.0f} MiB/s", numbers["parallel_ratio"], "≥ 1.7×", numbers["parallel_ratio"] >= 1.7),
@@ -311,13 +390,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mib", type=int, default=1024, help="MiB per file")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best of each step is reported")
+    parser.add_argument("--settle", type=float, default=SETTLE_SECONDS,
+                        help="seconds to wait before each round, after the previous round's deletion")
     parser.add_argument("--workdir", default=None, help="where the files and stores go (default: a temp dir on disk)")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write every number as JSON into FILE")
     args = parser.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="hfipfs-bench-add-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        numbers = measure(args.size_mib, args.repeat, work)
+        numbers = measure(args.size_mib, args.repeat, work, args.settle)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
