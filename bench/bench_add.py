@@ -4,8 +4,9 @@
     python bench/bench_add.py --size-mib 64 --repeat 1 --settle 0  # smoke size
 
 Every step runs in a process of its own, so its peak RSS is its own; the steps take turns, round
-after round, so a slow moment of the machine does not fall on one step only, and the best round of
-each is reported. The file (and a second one for the parallel rows) is random and read from the
+after round, each round starting at another place in the list (in a fixed order the full adds
+always ran after 3 GiB of the other steps' writes, the baselines before them), so a slow moment of
+the machine does not fall on one step only, and the best round of each is reported. The file (and a second one for the parallel rows) is random and read from the
 page cache. The limits, measured in the same run:
 
 * ``hashlib.sha256`` over the same bytes: the limit for a sha2-256 CID (one file, and two files
@@ -322,7 +323,8 @@ def measure(size_mib: int, repeat: int, work: Path, settle: float = SETTLE_SECON
         shutil.rmtree(stores, ignore_errors=True)  # left by an interrupted run in the same --workdir
         time.sleep(settle)  # after the files' creation, or the previous round's deletion
         stores.mkdir()
-        for step in steps:
+        start = i * len(steps) // max(repeat, 1)  # each round starts elsewhere in the list
+        for step in steps[start:] + steps[:start]:
             runs[step].append(_measure(step, [str(f) for f in files[:STEPS[step][1]]], stores))
         shutil.rmtree(stores)
     best = {s: min(r, key=lambda x: x["seconds"]) for s, r in runs.items()}

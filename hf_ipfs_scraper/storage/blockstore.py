@@ -44,7 +44,16 @@ from ..errors import (
 from ..ipfs import ipld, varint
 from ..ipfs.cid import DAG_PB, HASHERS, IDENTITY, RAW, CID, make_cid
 from ..ipfs.sink import Pieces
-from ._durable import SharedExclusiveLock, file_size, fsync_dir, fsync_file, syncfs, take_lock, unlink
+from ._durable import (
+    SharedExclusiveLock,
+    file_size,
+    fsync_dir,
+    fsync_file,
+    start_writeback,
+    syncfs,
+    take_lock,
+    unlink,
+)
 
 _MARKER = {"kind": "hf-ipfs-scraper-blockstore", "version": 1}
 _SHARDING = "/repo/flatfs/shard/v1/next-to-last/2\n"
@@ -109,8 +118,10 @@ class BlockStore:
     process. With ``fsync=True`` a pin is a durability point: before a pin is recorded, every block
     written since the last one is flushed to disk with one ``syncfs(2)`` (or, where that is missing,
     an fsync of each written file and its folder). Two fsyncs per block — what flatfs does — made a
-    1 GiB add 2-3x slower here for the same guarantee on what matters: pinned content. A block
-    written but not yet pinned may be lost in a power cut; nothing refers to it then.
+    1 GiB add 2-3x slower here for the same guarantee on what matters: pinned content. Each block's
+    writeback is started (not waited for) as it is written, so the disk works while the next blocks
+    hash and that sync finds little left to do. A block written but not yet pinned may be lost in a
+    power cut; nothing refers to it then.
     ``fsync=False`` is for stores you can rebuild.
     """
 
@@ -243,6 +254,9 @@ class BlockStore:
             with open(tmp, "xb") as f:
                 for piece in pieces:
                     f.write(piece)
+                if self.fsync:
+                    f.flush()
+                    start_writeback(f.fileno())  # so the sync before the pin has little left to do
             os.replace(tmp, final)
         except BaseException:
             unlink(tmp)
