@@ -4,9 +4,10 @@
     python bench/bench_add.py --size-mib 64 --repeat 1 --settle 0  # smoke size
 
 Every step runs in a process of its own, so its peak RSS is its own; the steps take turns, round
-after round, each round starting at another place in the list (in a fixed order the full adds
-always ran after 3 GiB of the other steps' writes, the baselines before them), so a slow moment of
-the machine does not fall on one step only, and the best round of each is reported. The file (and a second one for the parallel rows) is random and read from the
+after round, each round in another order (seeded, so the same from run to run: in a fixed order, or
+a rotated one, the CLI's full add always came right after the API's two, and ran at 0.55-0.6x of
+them; alone after a quiet minute it ran as fast), so a slow moment of the machine does not fall on
+one step only, and the best round of each is reported. The file (and a second one for the parallel rows) is random and read from the
 page cache. The limits, measured in the same run:
 
 * ``hashlib.sha256`` over the same bytes: the limit for a sha2-256 CID (one file, and two files
@@ -52,6 +53,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import resource
 import shutil
 import subprocess
@@ -323,8 +325,9 @@ def measure(size_mib: int, repeat: int, work: Path, settle: float = SETTLE_SECON
         shutil.rmtree(stores, ignore_errors=True)  # left by an interrupted run in the same --workdir
         time.sleep(settle)  # after the files' creation, or the previous round's deletion
         stores.mkdir()
-        start = i * len(steps) // max(repeat, 1)  # each round starts elsewhere in the list
-        for step in steps[start:] + steps[:start]:
+        order = list(steps)
+        random.Random(i).shuffle(order)  # each round in another order, the same from run to run
+        for step in order:
             runs[step].append(_measure(step, [str(f) for f in files[:STEPS[step][1]]], stores))
         shutil.rmtree(stores)
     best = {s: min(r, key=lambda x: x["seconds"]) for s, r in runs.items()}
