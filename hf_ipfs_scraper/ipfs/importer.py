@@ -74,9 +74,10 @@ _CORES = os.cpu_count() or 1
 
 def _helpers() -> ThreadPoolExecutor | None:
     """A small shared pool that reads the next buffer of a big file and writes the previous one's
-    blocks while the current one hashes — or None when as many files are being imported as there are cores: then every core already
-    hashes, and handing reads to another thread only adds GIL hand-offs (two files at once reached
-    1.2-1.3x one file's throughput with read-ahead, ~1.9x without)."""
+    blocks while the current one hashes — or None when as many files are being imported as there
+    are cores: then every core already hashes, and handing work to another thread only adds GIL
+    hand-offs (two files at once reached 1.2-1.3x one file's throughput with read-ahead, ~1.9x
+    without)."""
     global _pool
     with _pool_lock:
         if _importing >= _CORES:
