@@ -4,11 +4,10 @@
     python bench/bench_add.py --size-mib 64 --repeat 1 --settle 0  # smoke size
 
 Every step runs in a process of its own, so its peak RSS is its own; the steps take turns, round
-after round, each round in another order (seeded, so the same from run to run: in a fixed order, or
-a rotated one, the CLI's full add always came right after the API's two, and ran at 0.55-0.6x of
-them; alone after a quiet minute it ran as fast), so a slow moment of the machine does not fall on
-one step only, and the best round of each is reported. The file (and a second one for the parallel rows) is random and read from the
-page cache. The limits, measured in the same run:
+after round, each round in another order (seeded, so the same from run to run; in a fixed order
+the full adds always ran after the baselines' writes), so a slow moment of the machine does not
+fall on one step only, and the best round of each is reported. The file (and a second one for the
+parallel rows) is random and read from the page cache. The limits, measured in the same run:
 
 * ``hashlib.sha256`` over the same bytes: the limit for a sha2-256 CID (one file, and two files
   in two threads — ``hashlib`` releases the GIL, so two cores can hash two files at once);
