@@ -34,8 +34,9 @@ def decode_node(get_block: GetBlock, cid: CID) -> tuple[dagpb.PBNode, unixfs.Uni
     return node, unixfs.decode(node.data)
 
 
-def iter_file(get_block: GetBlock, cid: CID, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
-    """Yield a UnixFS file's bytes in order, one block's worth at a time.
+def iter_file(get_block: GetBlock, cid: CID, offset: int = 0, length: int | None = None) -> Iterator[memoryview]:
+    """Yield a UnixFS file's bytes in order, one block's worth at a time, each a view into its
+    block (no copy: write it, hash it or ``b"".join`` the pieces; ``bytes(piece)`` to keep one).
 
     With ``offset``/``length`` (``ipfs cat -o -l``) only that span is read: whole subtrees before
     or after it are skipped by their ``blocksizes``, so a byte range of a large file costs the blocks
@@ -45,10 +46,10 @@ def iter_file(get_block: GetBlock, cid: CID, offset: int = 0, length: int | None
     yield from _iter_span(get_block, cid, offset, None if length is None else offset + length)
 
 
-def _iter_span(get_block: GetBlock, cid: CID, start: int, stop: int | None) -> Iterator[bytes]:
+def _iter_span(get_block: GetBlock, cid: CID, start: int, stop: int | None) -> Iterator[memoryview]:
     """Bytes ``[start, stop)`` of the file under ``cid`` (``stop`` None: to the end)."""
     if cid.codec == RAW:
-        block = get_block(cid)
+        block = memoryview(get_block(cid))
         yield block if start == 0 and stop is None else block[start:stop]
         return
     node, meta = decode_node(get_block, cid)
@@ -56,7 +57,7 @@ def _iter_span(get_block: GetBlock, cid: CID, start: int, stop: int | None) -> I
         raise InvalidInputError(f"{cid} is a directory, not a file")
     if meta.type not in (unixfs.FILE, unixfs.RAW):
         raise InvalidInputError(f"{cid} is not a file (UnixFS type {meta.type})")
-    data = meta.data or b""
+    data = memoryview(meta.data or b"")
     if start == 0 and stop is None:  # the whole file, the common case
         if data:
             yield data

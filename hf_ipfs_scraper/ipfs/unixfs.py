@@ -31,7 +31,7 @@ MURMUR3_X64_64 = 0x22
 @dataclass(frozen=True, slots=True)
 class UnixFSData:
     type: int
-    data: bytes | None = None
+    data: bytes | memoryview | None = None  # decoded: a view into the node's bytes (see dagpb.PBNode)
     filesize: int | None = None
     blocksizes: tuple[int, ...] = field(default_factory=tuple)
     hash_type: int | None = None
@@ -53,9 +53,9 @@ class UnixFSData:
         return bytes(out)
 
 
-def decode(buf: bytes) -> UnixFSData:
+def decode(buf: bytes | memoryview) -> UnixFSData:
     type_: int | None = None
-    data: bytes | None = None
+    data: memoryview | None = None
     filesize: int | None = None
     blocksizes: list[int] = []
     hash_type: int | None = None
@@ -66,7 +66,7 @@ def decode(buf: bytes) -> UnixFSData:
         if num == 1 and wire == 0:
             type_ = value
         elif num == 2 and wire == 2:
-            data = bytes(value)
+            data = value
         elif num == 3 and wire == 0:
             filesize = value
         elif num == 4 and wire == 0:

@@ -15,9 +15,13 @@ import) stays on it.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator, Mapping, Protocol, Union, runtime_checkable
 
 from ..ipfs.cid import CID
+
+#: a piece of a file read back: the embedded store yields views into its blocks (no copy), a
+#: daemon's client yields bytes; either can be written, hashed or ``b"".join``-ed
+Piece = Union[bytes, memoryview]
 
 if TYPE_CHECKING:  # annotations only: a reader (Catalog, the CLI's status) never loads the importer
     from ..ipfs.importer import ByteSource, Node
@@ -29,7 +33,7 @@ class ContentReader(Protocol):
 
     def has(self, cid: CID) -> bool: ...
 
-    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]: ...
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[Piece]: ...
 
 
 class StorageStat(Protocol):
@@ -61,8 +65,8 @@ class Storage(Protocol):
 
     def has(self, cid: CID) -> bool: ...
 
-    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
-        """A file's bytes (``length`` of them from ``offset``), streamed."""
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[Piece]:
+        """A file's bytes (``length`` of them from ``offset``), streamed as bytes-like pieces."""
 
     def export_car(self, cid: CID, fileobj: BinaryIO) -> int:
         """The DAG under ``cid`` as CAR v1 (what ``ipfs dag export`` writes); returns the block count."""

@@ -127,8 +127,9 @@ class EmbeddedStore:
         root, rest = reader.split_cid_path(target)
         return reader.resolve(self.blocks.get, root, rest) if rest else root
 
-    def cat(self, target: CID | str, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
-        """``ipfs cat [-o OFFSET] [-l LENGTH]``: a file's bytes, streamed; a span reads only its blocks."""
+    def cat(self, target: CID | str, *, offset: int = 0, length: int | None = None) -> Iterator[memoryview]:
+        """``ipfs cat [-o OFFSET] [-l LENGTH]``: a file's bytes, streamed as views into its blocks (no
+        copy); a span reads only its blocks."""
         from ..ipfs import reader
 
         return reader.iter_file(self.blocks.get, self.resolve(target), offset, length)

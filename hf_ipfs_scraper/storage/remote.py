@@ -29,6 +29,7 @@ from ..ipfs import car, ipld
 from ..ipfs.cid import CID
 from ..ipfs.importer import ByteSource, Node
 from ._pieces import PieceReader
+from .base import Piece
 from .embedded import EmbeddedStore
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ class RemoteStore:
     def has(self, cid: CID) -> bool:
         return self.spool.has(cid) or self._in_remote(cid)
 
-    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[Piece]:
         """From the spool while the DAG is still there (the pipeline reads a README before it
         pins), else from the remote."""
         if self.spool.has(cid):
@@ -204,7 +205,7 @@ class RemoteReader:
     def has(self, cid: CID) -> bool:
         return self.remote.has(cid)
 
-    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+    def cat(self, cid: CID, *, offset: int = 0, length: int | None = None) -> Iterator[Piece]:
         return self.remote.cat(cid, offset, length)
 
     def close(self) -> None:
