@@ -13,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Mapping
 
 from .cards import CardFields, card_fields
 
+logger = logging.getLogger(__name__)
 REPO_TYPES = ("model", "dataset", "space")
 
 
@@ -233,20 +235,40 @@ class RepoRecord:
     _card_fields: CardFields | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
-        """Mend the record's texts UTF-8 cannot hold (``storable_text``): the Hub's JSON may carry lone
-        surrogates in any field, and one such text would stop every write of the run."""
-        for name in _text_fields(type(self)):
+        """Mend what the Hub's JSON may carry that a field cannot hold: texts UTF-8 cannot hold
+        (lone surrogates, ``storable_text``) and values of the wrong type (``"likes": [1]``) —
+        either one would stop every write of the run, or the export. A wrong-typed value becomes
+        the field's "unknown" (None, 0, False, or the tuple without it) and a warning says so."""
+        for name, kind in _checked_fields(type(self)):
             value = getattr(self, name)
-            if type(value) is str:
-                if not value.isascii() and storable_text(value) is not value:
-                    object.__setattr__(self, name, storable_text(value))
-            elif type(value) is tuple and not all(type(v) is not str or v.isascii() or storable_text(v) is v for v in value):
-                object.__setattr__(self, name, tuple(storable_text(v) if type(v) is str else v for v in value))
+            if kind is _TEXT:
+                if type(value) is str:
+                    if not value.isascii() and storable_text(value) is not value:
+                        object.__setattr__(self, name, storable_text(value))
+                elif value is not None:
+                    self._mend(name, value, None)
+            elif kind is _TEXTS:
+                if type(value) is not tuple or not all(type(v) is str for v in value):
+                    kept = tuple(v for v in value if type(v) is str) if type(value) is tuple else ()
+                    self._mend(name, value, kept)
+                    value = kept
+                if not all(v.isascii() or storable_text(v) is v for v in value):
+                    object.__setattr__(self, name, tuple(storable_text(v) for v in value))
+            elif type(value) not in kind.accepts:
+                if type(value) is float and kind is not _NUMBER and value.is_integer():
+                    object.__setattr__(self, name, int(value))  # 12.0 for 12: JSON does not tell them apart
+                else:
+                    self._mend(name, value, kind.unknown)
+
+    def _mend(self, name: str, value: Any, unknown: Any) -> None:
+        logger.warning("%s %s: %s is %s (%.60r), not what the Hub sends: recorded as %r",
+                       self.type, self.id, name, type(value).__name__, value, unknown)
+        object.__setattr__(self, name, unknown)
 
     @classmethod
     def _common(cls, info: Any, card: dict[str, Any] | None, fields: CardFields,
                 listed: _Listed | None) -> dict[str, Any]:
-        tags = tuple(info.tags or ())
+        tags = _texts_of(info.id, "tags", info.tags)  # read below, before __post_init__ checks the record
         return {
             "id": info.id,
             "sha": info.sha,
@@ -424,16 +446,47 @@ class SpaceRecord(RepoRecord):
 
 
 _PUBLIC_FIELDS: dict[type[RepoRecord], tuple[str, ...]] = {}
-_TEXT_FIELDS: dict[type[RepoRecord], tuple[str, ...]] = {}
+def _texts_of(repo_id: Any, name: str, value: Any) -> tuple[str, ...]:
+    """A list of texts from the Hub's JSON, with what is not a text left out (and said)."""
+    if not value:
+        return ()
+    texts = tuple(v for v in value if type(v) is str) if isinstance(value, (list, tuple)) else ()
+    if len(texts) != (len(value) if isinstance(value, (list, tuple)) else -1):
+        logger.warning("%s: %s holds values that are not texts (%.60r): recorded as %r", repo_id, name, value, texts)
+    return texts
 
 
-def _text_fields(cls: type[RepoRecord]) -> tuple[str, ...]:
-    """The fields of ``cls`` that hold texts or tuples of texts (the card data has its own mending)."""
-    names = _TEXT_FIELDS.get(cls)
-    if names is None:
-        names = _TEXT_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls)
-                                          if "str" in str(f.type) and f.name not in ("card_data", "_card_fields"))
-    return names
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What a record field may hold, by its annotation, and what stands for a value it cannot."""
+
+    annotation: str
+    accepts: frozenset[type]
+    unknown: Any
+
+
+_TEXT = _Kind("str | None", frozenset({str, type(None)}), None)
+_TEXTS = _Kind("tuple[str, ...]", frozenset({tuple}), ())
+_NUMBER = _Kind("float | None", frozenset({float, int, type(None)}), None)
+_KINDS = {k.annotation: k for k in (
+    _TEXT, _TEXTS, _NUMBER,
+    _Kind("int", frozenset({int}), 0),
+    _Kind("int | None", frozenset({int, type(None)}), None),
+    _Kind("str | bool", frozenset({str, bool}), False),
+    _Kind("bool", frozenset({bool}), False),
+    _Kind("bool | None", frozenset({bool, type(None)}), None),
+)}
+_CHECKED: dict[type[RepoRecord], tuple[tuple[str, _Kind], ...]] = {}
+
+
+def _checked_fields(cls: type[RepoRecord]) -> tuple[tuple[str, _Kind], ...]:
+    """The fields of ``cls`` with a kind to check, found once a class (the id is checked where a
+    listing is read, the card data has its own mending)."""
+    checked = _CHECKED.get(cls)
+    if checked is None:
+        checked = _CHECKED[cls] = tuple((f.name, _KINDS[str(f.type)]) for f in dataclasses.fields(cls)
+                                        if f.name not in ("id", "card_data", "_card_fields"))
+    return checked
 
 
 def _public_fields(cls: type[RepoRecord]) -> tuple[str, ...]:

@@ -291,6 +291,43 @@ def test_hostile_card_data_is_stored_mended_and_lineage_cycles_end(hf_env, hub_f
     assert rows["card/surrogates"]["license"] == "mit\ufffd", rows["card/surrogates"]["license"]
 
 
+WRONG_TYPES = {"downloads": "many", "likes": [1], "trendingScore": "hot", "usedStorage": {"bytes": 1},
+               "pipeline_tag": 5, "library_name": ["transformers"], "tags": ["kept", 7, None]}
+
+
+def _wrong_types(request: Request, body: Any) -> Any:
+    """``types/wrong`` with a value of the wrong type in each of those fields, listed and in its info."""
+    for entry in body if isinstance(body, list) else [body]:
+        if isinstance(entry, dict) and entry.get("id") == "types/wrong":
+            entry.update(WRONG_TYPES)
+    return body
+
+
+def test_values_of_the_wrong_type_are_recorded_as_unknown_and_said(hf_env, hub_factory, tmp_path, caplog) -> None:
+    """A count that is a list, a score that is a text...: one such entry stopped the whole run (the
+    state store cannot bind a list) or the export (a text column cannot hold an int)."""
+    emu = hub_factory([_model("types/fine", 90, downloads=7), _model("types/wrong", 80, downloads=3)])
+    emu.tamper = chain(edit_json("list", _wrong_types), edit_json("info", _wrong_types))
+    hf_env.use(emu)
+    out = tmp_path / "out"
+    with caplog.at_level("WARNING", logger="hf_ipfs_scraper.records"), Mirror(make_config(emu, out)) as mirror:
+        summary = mirror.scrape("model", limit=10)
+    assert summary.status == "completed" and summary.mirrored == 2 and summary.failed == 0, str(summary)
+    said = " ".join(r.getMessage() for r in caplog.records if "types/wrong" in r.getMessage())
+    for name in ("downloads", "likes", "trending_score", "used_storage", "pipeline_tag", "library_name", "tags"):
+        assert f": {name} is " in said or f": {name} holds " in said, (name, said)
+    with Catalog(out) as catalog:
+        wrong, fine = catalog.entity("model", "types/wrong"), catalog.entity("model", "types/fine")
+        assert wrong is not None and fine is not None and fine.downloads == 7
+        assert (wrong.downloads, wrong.likes, wrong.trending_score) == (0, 0, None)
+        assert (wrong.pipeline_tag, wrong.library_name) == (None, None) and "kept" in wrong.tags
+        assert {h.id for h in catalog.search("types").hits} == {"types/fine", "types/wrong"}
+        exported = catalog.export(tmp_path / "export")
+    rows = {row["id"]: row for row in pq.read_table(exported.directory / "all_entities.parquet").to_pylist()}
+    assert rows["types/wrong"]["downloads"] == 0 and rows["types/fine"]["downloads"] == 7
+    assert rows["types/wrong"]["pipeline_tag"] is None and "kept" in rows["types/wrong"]["tags"]
+
+
 # -- READMEs: 50 MB, not UTF-8 ---------------------------------------------------------------------
 def test_a_50_mb_readme_is_archived_whole_and_read_in_bounded_memory(hf_env, hub_factory, tmp_path) -> None:
     head = b"# zqxhuge model card\n\nThe start of a very long card.\n"
