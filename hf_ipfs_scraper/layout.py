@@ -30,10 +30,10 @@ def write_json(path: Path, data: Any) -> None:
     surrogate, as the Hub's JSON may send) is written with JSON's ``\\u`` escapes, as it came."""
     text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n"
     try:
-        text.encode("utf-8")
+        encoded = text.encode("utf-8")  # written as it is: encoding is the check
     except UnicodeEncodeError:
-        text = json.dumps(data, indent=2, ensure_ascii=True, sort_keys=False, default=str) + "\n"
-    write_text(path, text)
+        encoded = (json.dumps(data, indent=2, ensure_ascii=True, sort_keys=False, default=str) + "\n").encode("ascii")
+    write_text(path, encoded)
 
 
 NAME_MAX, PATH_MAX = 255, 4096  # bytes: what a file system holds (Linux's limits; most others' are lower)
@@ -73,19 +73,19 @@ def temp_beside(path: Path) -> tuple[int, Path]:
             continue
 
 
-def write_temp(path: Path, text: str) -> Path:
-    """``text`` in a new temporary file beside ``path``, to be renamed over it."""
+def write_temp(path: Path, text: str | bytes) -> Path:
+    """``text`` (UTF-8 if not bytes yet) in a new temporary file beside ``path``, to be renamed over it."""
     fd, tmp = temp_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
 
 
-def write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str | bytes) -> None:
     """Replace ``path`` atomically: a reader sees the old or the new file, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = write_temp(path, text)
