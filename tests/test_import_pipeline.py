@@ -15,6 +15,7 @@ import threading
 
 import pytest
 
+from hf_ipfs_scraper.ipfs import importer as importer_module
 from hf_ipfs_scraper.ipfs.importer import FileImporter
 from hf_ipfs_scraper.ipfs.options import ImportOptions
 from hf_ipfs_scraper.ipfs.sink import NullSink
@@ -72,6 +73,32 @@ def test_the_same_importer_reuses_its_buffers_without_mixing_files() -> None:
         data = _data(size)
         assert importer_behind.add(io.BytesIO(data)) == importer_inline.add(io.BytesIO(data))
     assert importer_behind.sink.blocks == importer_inline.sink.blocks  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_without_helpers_one_buffer_is_refilled_and_the_blocks_are_the_same(profile: str, monkeypatch) -> None:
+    """As many files at once as cores (here: a machine of no cores to spare): no read-ahead, no
+    write-behind; the one buffer is refilled once its blocks are put, and the sink sees what an
+    import with helpers gives it."""
+    data = _data(5 * (1 << 20) + 12345)
+    options = ImportOptions.profile(profile)
+    behind = _Recording()
+    expected = FileImporter(behind, options).add(io.BytesIO(data))
+    monkeypatch.setattr(importer_module, "_CORES", 0)
+    inline = _Recording()
+    importer = FileImporter(inline, options)
+    assert importer.add(io.BytesIO(data)) == expected
+    assert inline.blocks == behind.blocks and inline.threads == {threading.get_ident()}
+    assert len(importer._views) == 1
+
+
+def test_an_importer_of_small_files_allocates_one_buffer() -> None:
+    importer = FileImporter(_Recording())
+    for size in (0, 100, (1 << 20) - 1):
+        importer.add(io.BytesIO(_data(size)))
+    assert len(importer._views) == 1
+    importer.add(io.BytesIO(_data(3 << 20)))  # a big file: the pipeline's three
+    assert len(importer._views) == 3
 
 
 class _FullDisk(_Recording):

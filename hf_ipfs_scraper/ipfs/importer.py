@@ -4,11 +4,12 @@ Fixed-size chunks become leaves (dag-pb File nodes, or raw blocks with raw leave
 grouped ``max_links`` at a time into File nodes, level after level, until one root remains — the
 "balanced" layout. A file of one chunk is that leaf itself.
 
-Streaming with bounded memory: three reused buffers of whole chunks (1 MiB each), filled with
-``readinto``. A big file goes through a three-stage pipeline: while one buffer's chunks are hashed,
-the next buffer is read by a helper thread and the previous buffer's blocks are written to the sink
-by another (reads, hashing and file writes all release the GIL, so the stages overlap on two
-cores). Each leaf is hashed from its pieces with ``update()`` (no concatenation); at most
+Streaming with bounded memory: up to three reused buffers of whole chunks (1 MiB each), filled
+with ``readinto``. A big file goes through a three-stage pipeline: while one buffer's chunks are
+hashed, the next buffer is read by a helper thread and the previous buffer's blocks are written to
+the sink by another (reads, hashing and file writes all release the GIL, so the stages overlap on
+two cores). Without helpers (a small file, or as many files at once as cores) one buffer is read,
+hashed and refilled in turn; the other two are allocated only when a pipeline first needs them. Each leaf is hashed from its pieces with ``update()`` (no concatenation); at most
 ``max_links`` pending links per tree level are held.
 """
 
@@ -109,36 +110,46 @@ class FileImporter:
         self.sink = sink
         self.options = options or ImportOptions()
         size = self.options.chunk_size
-        buffer = size * max(1, _READ_BYTES // size)
+        self._buffer_size = size * max(1, _READ_BYTES // size)
         # reading one, hashing one, writing one: a buffer is refilled only once its blocks are written
-        self._views = tuple(memoryview(bytearray(buffer)) for _ in range(3))
+        self._views: list[memoryview] = []
         self._batch: list[tuple[CID, Pieces]] | None = None  # blocks held for the writer, or None
 
     def add(self, stream: ByteSource) -> Node:
         with _counted():
             return self._add(stream)
 
+    def _view(self, i: int) -> memoryview:
+        """Buffer ``i``, allocated when first used: an importer that only ever sees small files (most
+        of a repo's) touches one 1 MiB buffer, not three; on VMs that hand freed pages back to the
+        host, first touching a page costs more than the copy into it."""
+        while len(self._views) <= i:
+            self._views.append(memoryview(bytearray(self._buffer_size)))
+        return self._views[i]
+
     def _add(self, stream: ByteSource) -> Node:
-        size, full = self.options.chunk_size, len(self._views[0])
+        size, full = self.options.chunk_size, self._buffer_size
         levels: list[list[Node]] = [[]]
         current = 0
         ahead: Future[int] | None = None  # reading the next buffer
         writing: Future[None] | None = None  # writing the previous buffer's blocks, in sink order
         write_behind = not isinstance(self.sink, NullSink)
         try:
-            n = _read_full(stream, self._views[current])
+            n = _read_full(stream, self._view(current))
             while True:
-                following = (current + 1) % 3  # its blocks were written before ``writing`` began
                 # A full buffer means more may follow: read it into the next buffer meanwhile, and
                 # write this one's blocks while the next one hashes. A file of one buffer (most
                 # files of a repo) is written here, without a hand-off.
                 pool = _helpers() if n == full else None
-                ahead = pool.submit(_read_full, stream, self._views[following]) if pool is not None else None
+                # the next buffer's blocks were written before ``writing`` began; inline, this
+                # buffer's blocks are hashed and put before it is refilled
+                following = (current + 1) % 3 if pool is not None else current
+                ahead = pool.submit(_read_full, stream, self._view(following)) if pool is not None else None
                 if pool is None or not write_behind:
                     _finished(writing)  # puts are made here now: keep the sink's order
                     writing = None
                 self._batch = [] if pool is not None and write_behind else None
-                view = self._views[current]
+                view = self._view(current)
                 for start in range(0, max(n, 1), size):  # n == 0: the one empty leaf of an empty file
                     levels[0].append(self._leaf(view[start : min(start + size, n)]))
                     self._carry_full(levels)
@@ -148,7 +159,7 @@ class FileImporter:
                     self._batch = None
                 if n < full:
                     break
-                n = ahead.result() if ahead is not None else _read_full(stream, self._views[following])
+                n = ahead.result() if ahead is not None else _read_full(stream, self._view(following))
                 ahead = None
                 current = following
                 if n == 0:
