@@ -445,13 +445,11 @@ class SpaceRecord(RepoRecord):
         )
 
 
-_PUBLIC_FIELDS: dict[type[RepoRecord], tuple[str, ...]] = {}
 def _texts_of(repo_id: Any, name: str, value: Any) -> tuple[str, ...]:
-    """A list of texts from the Hub's JSON, with what is not a text left out (and said)."""
-    if not value:
-        return ()
-    texts = tuple(v for v in value if type(v) is str) if isinstance(value, (list, tuple)) else ()
-    if len(texts) != (len(value) if isinstance(value, (list, tuple)) else -1):
+    """``_strings(value)``, and a warning when that left something out: a list of tags is read
+    (license, language) before the record exists to check itself."""
+    texts = _strings(value)
+    if value and (not isinstance(value, (list, tuple)) or len(texts) != len(value)):
         logger.warning("%s: %s holds values that are not texts (%.60r): recorded as %r", repo_id, name, value, texts)
     return texts
 
@@ -487,6 +485,9 @@ def _checked_fields(cls: type[RepoRecord]) -> tuple[tuple[str, _Kind], ...]:
         checked = _CHECKED[cls] = tuple((f.name, _KINDS[str(f.type)]) for f in dataclasses.fields(cls)
                                         if f.name not in ("id", "card_data", "_card_fields"))
     return checked
+
+
+_PUBLIC_FIELDS: dict[type[RepoRecord], tuple[str, ...]] = {}
 
 
 def _public_fields(cls: type[RepoRecord]) -> tuple[str, ...]:
