@@ -255,7 +255,7 @@ class RepoRecord:
                 if not all(v.isascii() or storable_text(v) is v for v in value):
                     object.__setattr__(self, name, tuple(storable_text(v) for v in value))
             elif type(value) not in kind.accepts:
-                if type(value) is float and kind is not _NUMBER and value.is_integer():
+                if type(value) is float and int in kind.accepts and value.is_integer():
                     object.__setattr__(self, name, int(value))  # 12.0 for 12: JSON does not tell them apart
                 else:
                     self._mend(name, value, kind.unknown)

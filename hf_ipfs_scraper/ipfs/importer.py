@@ -9,8 +9,9 @@ with ``readinto``. A big file goes through a three-stage pipeline: while one buf
 hashed, the next buffer is read by a helper thread and the previous buffer's blocks are written to
 the sink by another (reads, hashing and file writes all release the GIL, so the stages overlap on
 two cores). Without helpers (a small file, or as many files at once as cores) one buffer is read,
-hashed and refilled in turn; the other two are allocated only when a pipeline first needs them. Each leaf is hashed from its pieces with ``update()`` (no concatenation); at most
-``max_links`` pending links per tree level are held.
+hashed and refilled in turn; the other two are allocated only when a pipeline first needs them.
+Each leaf is hashed from its pieces with ``update()`` (no concatenation); at most ``max_links``
+pending links per tree level are held.
 """
 
 from __future__ import annotations
