@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import io
+import mmap
 import os
 import threading
 
 import pytest
 
+from hf_ipfs_scraper.errors import InvalidInputError
 from hf_ipfs_scraper.ipfs import importer as importer_module
 from hf_ipfs_scraper.ipfs.importer import FileImporter
 from hf_ipfs_scraper.ipfs.options import ImportOptions
@@ -156,3 +158,125 @@ def test_a_read_error_waits_for_the_writes_in_flight() -> None:
     seen = len(sink.blocks)
     threading.Event().wait(0.05)
     assert len(sink.blocks) == seen  # nothing was still writing when add() raised
+
+
+# -- regular files: hashed from a memory map of the file, window by window ------------------------
+
+
+@pytest.fixture
+def small_windows(monkeypatch) -> int:
+    """Map 2 MiB at a time instead of 16, so a few MiB cross several windows."""
+    monkeypatch.setattr(importer_module, "_MAP_BYTES", 2 << 20)
+    return 2 << 20
+
+
+def _mapped_bytes(path: str) -> int:
+    """How much of ``path`` this process has mapped now."""
+    total = 0
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            if line.rstrip("\n").endswith(path):
+                start, end = line.split()[0].split("-")
+                total += int(end, 16) - int(start, 16)
+    return total
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("size", [(1 << 20) + 1, 2 << 20, (2 << 20) + 1, 5 * (1 << 20) + 12345])
+@pytest.mark.parametrize("skip", [0, 4097])
+def test_a_file_is_hashed_from_its_mapping_into_the_same_blocks_in_order(
+    profile: str, size: int, skip: int, small_windows: int, tmp_path
+) -> None:
+    """From where the caller left the file (``skip`` bytes read, not page-aligned) to its end: the
+    same blocks, in the same order, as reading the same bytes, and no read buffer was filled."""
+    data = _data(size + skip)
+    path = tmp_path / "file.bin"
+    path.write_bytes(data)
+    options = ImportOptions.profile(profile)
+    reference = _RecordingInline()
+    expected = FileImporter(reference, options).add(io.BytesIO(data[skip:]))
+    for sink in (_RecordingInline(), _Recording()):
+        importer = FileImporter(sink, options)
+        with open(path, "rb") as fh:
+            fh.read(skip)
+            assert importer.add(fh) == expected
+            assert fh.tell() == size + skip and fh.read() == b""  # left at the end, as a read would
+        assert sink.blocks == reference.blocks
+        assert importer._views == []  # never copied into the process
+    if size > 2 * small_windows:  # a window before the last one was written behind, by the helper
+        assert sink.threads - {threading.get_ident()}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc/self/maps (Linux)")
+def test_every_window_is_unmapped_once_its_blocks_are_written(small_windows: int, tmp_path) -> None:
+    path = tmp_path / "file.bin"
+    path.write_bytes(_data(5 * small_windows + 1))
+    mapped_at_each_leaf: list[int] = []
+
+    class Watching(_Recording):
+        def put_block(self, cid, pieces) -> None:  # noqa: ANN001
+            if len(pieces) == 3:  # a leaf (header, chunk, trailer); parents are made of links
+                mapped_at_each_leaf.append(_mapped_bytes(str(path)))
+            super().put_block(cid, pieces)
+
+    with open(path, "rb") as fh:
+        FileImporter(Watching()).add(fh)
+    assert _mapped_bytes(str(path)) == 0
+    assert min(mapped_at_each_leaf) > 0  # every leaf was read through a mapping, not copied
+    # the window being written and the one hashing (page-rounded), never the whole 10 MiB file
+    assert max(mapped_at_each_leaf) <= 2 * small_windows + 2 * mmap.PAGESIZE
+
+
+def test_a_file_that_shrinks_between_windows_is_an_error_not_a_short_dag(small_windows: int, tmp_path) -> None:
+    """Cut to the end of the first window just as that window's last leaf is put (nothing mapped
+    past the cut is read, so no SIGBUS): the next window cannot be mapped, and ``add`` says why."""
+    path = tmp_path / "file.bin"
+    path.write_bytes(_data(3 * small_windows))
+    leaves_per_window = small_windows // ImportOptions().chunk_size
+
+    class Truncating(_RecordingInline):
+        def put_block(self, cid, pieces) -> None:  # noqa: ANN001
+            super().put_block(cid, pieces)
+            if len(self.blocks) == leaves_per_window:
+                os.truncate(path, small_windows)
+
+    with open(path, "rb") as fh, pytest.raises(InvalidInputError, match="shrank while it was being added"):
+        FileImporter(Truncating()).add(fh)
+
+
+# -- the hot path's shortcuts give what the general code gives ------------------------------------
+
+
+def test_a_file_node_encoded_without_link_objects_is_the_canonical_encoding() -> None:
+    from hypothesis import given, settings, strategies as st
+
+    from hf_ipfs_scraper.errors import CodecError
+    from hf_ipfs_scraper.ipfs import dagpb
+    from hf_ipfs_scraper.ipfs.cid import DAG_PB, RAW, CID
+
+    cids = st.builds(CID.from_digest, st.binary(min_size=32, max_size=32),
+                     st.sampled_from([DAG_PB, RAW]), st.just(1)) | st.builds(
+        lambda d: CID.from_digest(d, DAG_PB, 0), st.binary(min_size=32, max_size=32))
+    links = st.lists(st.tuples(cids, st.integers(0, 1 << 62)), max_size=200)
+
+    @settings(database=None, max_examples=200, deadline=None)
+    @given(links, st.binary(max_size=300))
+    def check(pairs: list, data: bytes) -> None:
+        block = dagpb.encode_unnamed(pairs, data)
+        assert block == dagpb.encode([dagpb.Link(cid, "", tsize) for cid, tsize in pairs], data)
+        node = dagpb.decode(block)
+        assert [(ln.cid, ln.tsize) for ln in node.links] == pairs and bytes(node.data) == data
+
+    def from_digest_or_error(digest: bytes, codec: int, version: int) -> CID | type[CodecError]:
+        try:
+            return CID.from_digest(digest, codec, version)
+        except CodecError:
+            return CodecError
+
+    check()
+    digest = os.urandom(32)
+    for codec, version in ((DAG_PB, 0), (DAG_PB, 1), (RAW, 1)):
+        made = CID.from_digest(digest, codec, version)
+        assert made == CID(version, codec, b"\x12\x20" + digest) and CID.parse(str(made)) == made
+    assert from_digest_or_error(digest, RAW, 0) is CodecError  # v0 cannot say raw
+    assert from_digest_or_error(digest, DAG_PB, 2) is CodecError

@@ -28,6 +28,9 @@ DAG_JSON = 0x0129
 _CODEC_NAMES = {DAG_PB: "dag-pb", RAW: "raw", DAG_CBOR: "dag-cbor", DAG_JSON: "dag-json"}
 
 
+_set = object.__setattr__
+
+
 class CID:
     """An immutable, hashable CID. ``str()`` gives Kubo's text form, ``bytes()`` the binary one."""
 
@@ -52,8 +55,15 @@ class CID:
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def from_digest(cls, digest: bytes, codec: int = DAG_PB, version: int = 1) -> CID:
-        """A CID from a sha2-256 digest."""
-        return cls(version, codec, b"\x12\x20" + digest)
+        """A CID from a sha2-256 digest (made once per block an import hashes: without ``__init__``'s
+        checks where they cannot fail)."""
+        if version == 1 or (version == 0 and codec == DAG_PB):
+            cid = object.__new__(cls)
+            _set(cid, "version", version)
+            _set(cid, "codec", codec)
+            _set(cid, "multihash", b"\x12\x20" + digest)
+            return cid
+        return cls(version, codec, b"\x12\x20" + digest)  # raises why
 
     @classmethod
     def hash_block(cls, data: bytes, codec: int = DAG_PB, version: int = 1) -> CID:

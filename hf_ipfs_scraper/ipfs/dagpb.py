@@ -61,6 +61,19 @@ def encode(links: Sequence[Link], data: bytes | memoryview | None) -> bytes:
     return b"".join(parts)
 
 
+def encode_unnamed(links: Sequence[tuple[CID, int]], data: bytes) -> bytes:
+    """The bytes :func:`encode` gives for links that all have an empty name (a file node's), in
+    the order given, from ``(cid, tsize)`` pairs: a file's parents are built once per 174 leaves,
+    and making a :class:`Link` per child and sorting them was half the importer's own Python time."""
+    parts = []
+    for cid, tsize in links:
+        cid_bytes = bytes(cid)
+        body = b"\x0a" + varint.encode(len(cid_bytes)) + cid_bytes + b"\x12\x00\x18" + varint.encode(tsize)
+        parts.append(b"\x12" + varint.encode(len(body)) + body)
+    parts.append(_field_bytes(0x0A, data))
+    return b"".join(parts)
+
+
 def encoded_link_size(name_len: int, cid_len: int, tsize: int) -> int:
     """Bytes one link takes inside a node, without building it (for sharding decisions)."""
     inner = 1 + varint.size(cid_len) + cid_len + 1 + varint.size(name_len) + name_len + 1 + varint.size(tsize)

@@ -84,7 +84,10 @@ def _add_one(src: Path, st: os.stat_result, files: FileImporter, sink: BlockSink
     if not stat.S_ISREG(st.st_mode):
         raise InvalidInputError(f"{src}: not a regular file, directory or symlink")
     with open(src, "rb") as fh:
-        return files.add(fh)
+        try:
+            return files.add(fh)
+        except InvalidInputError as exc:  # it changed while being read: say which file
+            raise InvalidInputError(f"{src}: {exc}") from None
 
 
 def _walk(

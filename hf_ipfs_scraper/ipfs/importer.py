@@ -4,20 +4,30 @@ Fixed-size chunks become leaves (dag-pb File nodes, or raw blocks with raw leave
 grouped ``max_links`` at a time into File nodes, level after level, until one root remains — the
 "balanced" layout. A file of one chunk is that leaf itself.
 
-Streaming with bounded memory: up to three reused buffers of whole chunks (1 MiB each), filled
-with ``readinto``. A big file goes through a three-stage pipeline: while one buffer's chunks are
-hashed, the next buffer is read by a helper thread and the previous buffer's blocks are written to
-the sink by another (reads, hashing and file writes all release the GIL, so the stages overlap on
-two cores). Without helpers (a small file, or as many files at once as cores) one buffer is read,
-hashed and refilled in turn; the other two are allocated only when a pipeline first needs them.
-Each leaf is hashed from its pieces with ``update()`` (no concatenation); at most ``max_links``
-pending links per tree level are held.
+A regular file of more than one buffer is hashed straight from the page cache: it is mapped 16 MiB
+at a time (``mmap``), so its bytes are never copied into the process — on a 2-core VM, copying
+them out with ``readinto`` cost as much as hashing them. While one window's chunks hash, the
+previous window's blocks are written to the sink by a helper thread (hashing and file writes both
+release the GIL). A window is unmapped once its blocks are written, so memory stays bounded
+whatever the file's size.
+
+Any other stream (a download, ``io.BytesIO``, a pipe) is read into up to three reused buffers of
+whole chunks (1 MiB each) with ``readinto``: while one buffer's chunks hash, the next is read by a
+helper and the previous one's blocks are written by another. Without helpers (a small file, or as
+many files at once as cores) one buffer is read, hashed and refilled in turn; the other two are
+allocated only when a pipeline first needs them. Each leaf is hashed from its pieces with
+``update()`` (no concatenation); at most ``max_links`` pending links per tree level are held.
+
+A mapped file must not shrink while it is added: reading a page past its new end ends the process
+with SIGBUS (as it does for git and ripgrep, which map files the same way).
 """
 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
+import stat
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -25,6 +35,7 @@ from dataclasses import dataclass
 import io
 from typing import Any, BinaryIO, Iterator, Union
 
+from ..errors import InvalidInputError
 from . import dagpb
 from .cid import DAG_PB, RAW, CID, make_cid
 from .options import ImportOptions
@@ -66,6 +77,10 @@ def _read_full(stream: ByteSource, view: memoryview) -> int:
 #: bytes read at a time (whole chunks): one hand-off to the read-ahead thread per 1 MiB, not per
 #: chunk — with two files imported at once, per-chunk hand-offs kept both cores waiting on the GIL
 _READ_BYTES = 1 << 20
+#: bytes mapped at a time from a regular file: fewer, larger maps cost less to set up and tear down
+#: (16 MiB: 1,220 MiB/s against 1,090 for 1 MiB windows, sha256 alone); with the window being
+#: written and the one hashing, ~32 MiB of the file is mapped (resident in the page cache anyway)
+_MAP_BYTES = 16 << 20
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -129,7 +144,35 @@ class FileImporter:
         return self._views[i]
 
     def _add(self, stream: ByteSource) -> Node:
-        size, full = self.options.chunk_size, self._buffer_size
+        mapped = _mappable(stream, self._buffer_size)
+        if mapped is not None:
+            return self._add_mapped(stream, *mapped)
+        return self._add_read(stream)
+
+    def _add_mapped(self, stream: ByteSource, fd: int, start: int, end: int) -> Node:
+        """Hash ``[start, end)`` of a regular file window by window, from its pages in the cache."""
+        size = self.options.chunk_size
+        window = size * max(1, _MAP_BYTES // size)
+        levels: list[list[Node]] = [[]]
+        writing: Future[None] | None = None
+        write_behind = not isinstance(self.sink, NullSink)
+        try:
+            for offset in range(start, end, window):
+                length = min(window, end - offset)
+                # the last window's blocks are put here: add() returns once they are all written
+                pool = _helpers() if write_behind and offset + length < end else None
+                writing = self._hash(_map(fd, offset, length), length, levels, pool, writing)
+            _finished(writing)
+            writing = None
+            stream.seek(end)  # where reading the file through would have left it
+            return self._finish(levels)
+        finally:
+            self._batch = None
+            if writing is not None:
+                wait([writing])
+
+    def _add_read(self, stream: ByteSource) -> Node:
+        full = self._buffer_size
         levels: list[list[Node]] = [[]]
         current = 0
         ahead: Future[int] | None = None  # reading the next buffer
@@ -146,18 +189,7 @@ class FileImporter:
                 # buffer's blocks are hashed and put before it is refilled
                 following = (current + 1) % 3 if pool is not None else current
                 ahead = pool.submit(_read_full, stream, self._view(following)) if pool is not None else None
-                if pool is None or not write_behind:
-                    _finished(writing)  # puts are made here now: keep the sink's order
-                    writing = None
-                self._batch = [] if pool is not None and write_behind else None
-                view = self._view(current)
-                for start in range(0, max(n, 1), size):  # n == 0: the one empty leaf of an empty file
-                    levels[0].append(self._leaf(view[start : min(start + size, n)]))
-                    self._carry_full(levels)
-                if pool is not None and self._batch is not None:
-                    _finished(writing)  # its error (a full disk) surfaces here, not at the pin
-                    writing = pool.submit(_put_all, self.sink, self._batch)
-                    self._batch = None
+                writing = self._hash(self._view(current), n, levels, pool if write_behind else None, writing)
                 if n < full:
                     break
                 n = ahead.result() if ahead is not None else _read_full(stream, self._view(following))
@@ -173,6 +205,31 @@ class FileImporter:
             # never leave a helper reading into a buffer we may reuse, or a write in flight
             in_flight: list[Future[Any]] = [f for f in (ahead, writing) if f is not None]
             wait(in_flight)
+
+    def _hash(
+        self, view: memoryview, n: int, levels: list[list[Node]],
+        pool: ThreadPoolExecutor | None, writing: Future[None] | None,
+    ) -> Future[None] | None:
+        """Hash the chunks of ``view[:n]`` into leaves; returns the write now in flight, if any.
+
+        With ``pool``, this view's blocks are written by a helper after the previous view's
+        (``writing``), while the caller goes on to the next view; without, they are put here, in
+        order after the previous view's.
+        """
+        if pool is None:
+            _finished(writing)  # puts are made here now: keep the sink's order
+            writing = None
+        self._batch = [] if pool is not None else None
+        size = self.options.chunk_size
+        for start in range(0, max(n, 1), size):  # n == 0: the one empty leaf of an empty file
+            levels[0].append(self._leaf(view[start : min(start + size, n)]))
+            self._carry_full(levels)
+        if pool is None or self._batch is None:
+            return None
+        _finished(writing)  # its error (a full disk) surfaces here, not at the pin
+        writing = pool.submit(_put_all, self.sink, self._batch)
+        self._batch = None
+        return writing
 
     def _put(self, cid: CID, pieces: Pieces) -> None:
         if self._batch is None:
@@ -197,7 +254,7 @@ class FileImporter:
     def _parent(self, children: list[Node]) -> Node:
         size = sum(c.size for c in children)
         data = UnixFSData(FILE, filesize=size, blocksizes=tuple(c.size for c in children)).encode()
-        block = dagpb.encode([dagpb.Link(c.cid, "", c.tsize) for c in children], data)
+        block = dagpb.encode_unnamed([(c.cid, c.tsize) for c in children], data)
         cid = make_cid(hashlib.sha256(block).digest(), DAG_PB, self.options.cid_version)
         self._put(cid, (block,))
         return Node(cid, len(block) + sum(c.tsize for c in children), size)
@@ -225,6 +282,30 @@ class FileImporter:
                 levels[i + 1].append(self._parent(levels[i]))
                 levels[i] = []
             i += 1
+
+
+def _mappable(stream: ByteSource, least: int) -> tuple[int, int, int] | None:
+    """``(fd, position, size)`` of a regular file with more than ``least`` bytes left to read, or
+    None for any other stream (a download, a pipe, ``io.BytesIO``) and for a small file."""
+    try:
+        fd = stream.fileno()
+        st = os.fstat(fd)
+    except (AttributeError, OSError, io.UnsupportedOperation):  # no descriptor: not a file
+        return None
+    if not stat.S_ISREG(st.st_mode) or not stream.seekable():
+        return None
+    position = stream.tell()
+    return (fd, position, st.st_size) if st.st_size - position > least else None
+
+
+def _map(fd: int, offset: int, length: int) -> memoryview:
+    """A read-only view of ``length`` bytes at ``offset``; unmapped when the last view goes."""
+    base = offset - offset % mmap.ALLOCATIONGRANULARITY
+    try:
+        mapping = mmap.mmap(fd, offset + length - base, access=mmap.ACCESS_READ, offset=base)
+    except ValueError:  # the file is now shorter than when its size was read
+        raise InvalidInputError(f"the file shrank while it was being added (at byte {offset:,})") from None
+    return memoryview(mapping)[offset - base :]
 
 
 def _finished(future: Future[None] | None) -> None:

@@ -13,6 +13,7 @@ Fields are written in field-number order, blocksizes unpacked, as Kubo writes th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..errors import CodecError
 from . import varint
@@ -89,10 +90,12 @@ def decode(buf: bytes | memoryview) -> UnixFSData:
     return UnixFSData(type_, data, filesize, tuple(blocksizes), hash_type, fanout)
 
 
+@lru_cache(maxsize=64)
 def file_leaf_prefix_suffix(chunk_len: int) -> tuple[bytes, bytes]:
     """The bytes around a chunk in a dag-pb file leaf, so a leaf is hashed without copying the chunk.
 
-    The block is ``PBNode{Data: UnixFS{Type: File, Data: chunk, filesize: len}}``.
+    The block is ``PBNode{Data: UnixFS{Type: File, Data: chunk, filesize: len}}``. Cached: all but
+    a file's last leaf have the same length.
     """
     inner_head = b"\x08\x02" + (b"\x12" + varint.encode(chunk_len) if chunk_len else b"")
     inner_tail = b"\x18" + varint.encode(chunk_len)
