@@ -39,7 +39,7 @@ EXPAND: dict[str, tuple[str, ...]] = {
     "space": (
         "author", "cardData", "createdAt", "datasets", "disabled", "lastModified", "likes", "models",
         "private", "region", "resourceGroup", "runtime", "sdk", "sha", "siblings", "subdomain", "tags",
-        "trendingScore", "usedStorage",
+        "trendingScore", "usedStorage", "visibility",
     ),
 }
 
@@ -300,6 +300,13 @@ class Fields:
 
     def f_region(self) -> str | None:
         return "us" if self.repo.type == "space" else None
+
+    def f_visibility(self) -> str | None:
+        """Spaces only (huggingface_hub 2.5 reads it into ``SpaceInfo.visibility``); the emulator
+        hosts no "protected" Space, so it is what ``private`` says."""
+        if self.repo.type != "space":
+            return None
+        return "private" if self.repo.private else "public"
 
 
 def info_payload(fields: Fields, expand: list[str] | None) -> dict[str, Any]:
