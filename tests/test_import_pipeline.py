@@ -224,7 +224,7 @@ def test_every_window_is_unmapped_once_its_blocks_are_written(small_windows: int
     assert _mapped_bytes(str(path)) == 0
     assert min(mapped_at_each_leaf) > 0  # every leaf was read through a mapping, not copied
     # the window being written and the one hashing (page-rounded), never the whole 10 MiB file
-    assert max(mapped_at_each_leaf) <= 2 * small_windows + 2 * mmap.PAGESIZE
+    assert max(mapped_at_each_leaf) <= 2 * (small_windows + mmap.PAGESIZE)
 
 
 def test_a_file_that_shrinks_between_windows_is_an_error_not_a_short_dag(small_windows: int, tmp_path) -> None:
@@ -280,3 +280,65 @@ def test_a_file_node_encoded_without_link_objects_is_the_canonical_encoding() ->
         assert made == CID(version, codec, b"\x12\x20" + digest) and CID.parse(str(made)) == made
     assert from_digest_or_error(digest, RAW, 0) is CodecError  # v0 cannot say raw
     assert from_digest_or_error(digest, DAG_PB, 2) is CodecError
+
+
+def _hashing_threads(monkeypatch) -> set[int]:
+    """The threads that hash leaves, from now on."""
+    seen: set[int] = set()
+    real = importer_module._leaf_digests
+
+    def recording(chunks, raw):  # noqa: ANN001, ANN202
+        seen.add(threading.get_ident())
+        return real(chunks, raw)
+
+    monkeypatch.setattr(importer_module, "_leaf_digests", recording)
+    return seen
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_one_file_is_hashed_on_two_threads_and_two_files_on_one_each(profile: str, monkeypatch, tmp_path) -> None:
+    """Leaves are independent: while one file is imported, a helper hashes half of each window's
+    chunks; with as many files at once as cores, each is hashed by its own thread alone. The DAG
+    is the same either way."""
+    options = ImportOptions.profile(profile)
+    paths = [tmp_path / "a.bin", tmp_path / "b.bin"]
+    datas = [_data(20 * (1 << 20) + 5), _data(18 * (1 << 20))]
+    for path, data in zip(paths, datas):
+        path.write_bytes(data)
+    expected = [FileImporter(NullSink(), options).add(io.BytesIO(data)) for data in datas]
+
+    seen = _hashing_threads(monkeypatch)
+    with open(paths[0], "rb") as fh:
+        assert FileImporter(NullSink(), options).add(fh) == expected[0]
+    assert threading.get_ident() in seen and len(seen) >= 2  # the caller and a helper of the pool
+
+    monkeypatch.setattr(importer_module, "_CORES", 2)
+    seen.clear()
+    both_in, both_hashed = threading.Barrier(2), threading.Barrier(2)
+    results: dict[int, object] = {}
+    hashed_by: dict[int, set[int]] = {}
+
+    class Counted(FileImporter):
+        """Hashes only while both files count as being imported: from when both ``add`` calls have
+        begun until both have hashed every leaf (a file left alone would take a helper again)."""
+
+        def _add(self, stream):  # noqa: ANN001, ANN202
+            both_in.wait(timeout=10)
+            return super()._add(stream)
+
+        def _finish(self, levels):  # noqa: ANN001, ANN202
+            both_hashed.wait(timeout=10)
+            return super()._finish(levels)
+
+    def work(i: int) -> None:
+        with open(paths[i], "rb") as fh:
+            results[i] = Counted(NullSink(), options).add(fh)
+        hashed_by[i] = {threading.get_ident()}
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [results[0], results[1]] == expected
+    assert seen == hashed_by[0] | hashed_by[1]  # no helper hashed: each thread its own file

@@ -6,9 +6,10 @@ grouped ``max_links`` at a time into File nodes, level after level, until one ro
 
 A regular file of more than one buffer is hashed straight from the page cache: it is mapped 16 MiB
 at a time (``mmap``), so its bytes are never copied into the process — on a 2-core VM, copying
-them out with ``readinto`` cost as much as hashing them. While one window's chunks hash, the
-previous window's blocks are written to the sink by a helper thread (hashing and file writes both
-release the GIL). A window is unmapped once its blocks are written, so memory stays bounded
+them out with ``readinto`` cost as much as hashing them. Leaves are independent, so while the
+caller hashes the first half of a window's chunks a helper thread hashes the second (``hashlib``
+releases the GIL: one file uses both cores), and the previous window's blocks are written to the
+sink by another helper. A window is unmapped once its blocks are written, so memory stays bounded
 whatever the file's size.
 
 Any other stream (a download, ``io.BytesIO``, a pipe) is read into up to three reused buffers of
@@ -90,11 +91,11 @@ _CORES = os.cpu_count() or 1
 
 
 def _helpers() -> ThreadPoolExecutor | None:
-    """A small shared pool that reads the next buffer of a big file and writes the previous one's
-    blocks while the current one hashes — or None when as many files are being imported as there
-    are cores: then every core already hashes, and handing work to another thread only adds GIL
-    hand-offs (two files at once reached 1.2-1.3x one file's throughput with read-ahead, ~1.9x
-    without)."""
+    """A small shared pool that hashes half of a mapped window, reads the next buffer of a stream
+    and writes the previous window's or buffer's blocks while the current one hashes — or None
+    when as many files are being imported as there are cores: then every core already hashes,
+    and handing work to another thread only adds GIL hand-offs (two files at once reached 1.2-1.3x
+    one file's throughput with read-ahead, ~1.9x without)."""
     global _pool
     with _pool_lock:
         if _importing >= _CORES:
@@ -159,9 +160,10 @@ class FileImporter:
         try:
             for offset in range(start, end, window):
                 length = min(window, end - offset)
+                pool = _helpers()  # None once another file keeps the other core busy
                 # the last window's blocks are put here: add() returns once they are all written
-                pool = _helpers() if write_behind and offset + length < end else None
-                writing = self._hash(_map(fd, offset, length), length, levels, pool, writing)
+                behind = pool if write_behind and offset + length < end else None
+                writing = self._hash(_map(fd, offset, length), length, levels, behind, writing, pool)
             _finished(writing)
             writing = None
             stream.seek(end)  # where reading the file through would have left it
@@ -209,20 +211,24 @@ class FileImporter:
     def _hash(
         self, view: memoryview, n: int, levels: list[list[Node]],
         pool: ThreadPoolExecutor | None, writing: Future[None] | None,
+        hashing: ThreadPoolExecutor | None = None,
     ) -> Future[None] | None:
         """Hash the chunks of ``view[:n]`` into leaves; returns the write now in flight, if any.
 
         With ``pool``, this view's blocks are written by a helper after the previous view's
         (``writing``), while the caller goes on to the next view; without, they are put here, in
-        order after the previous view's.
+        order after the previous view's. With ``hashing``, a helper hashes the second half of the
+        chunks while this thread hashes the first (leaves are independent: one file uses both
+        cores); the leaves are then made in order from the digests.
         """
         if pool is None:
             _finished(writing)  # puts are made here now: keep the sink's order
             writing = None
         self._batch = [] if pool is not None else None
         size = self.options.chunk_size
-        for start in range(0, max(n, 1), size):  # n == 0: the one empty leaf of an empty file
-            levels[0].append(self._leaf(view[start : min(start + size, n)]))
+        chunks = [view[start : min(start + size, n)] for start in range(0, max(n, 1), size)]  # n == 0: one empty leaf
+        for chunk, digest in self._digested(chunks, hashing):
+            levels[0].append(self._leaf(chunk, digest))
             self._carry_full(levels)
         if pool is None or self._batch is None:
             return None
@@ -237,17 +243,30 @@ class FileImporter:
         else:
             self._batch.append((cid, pieces))
 
-    def _leaf(self, chunk: memoryview) -> Node:
+    def _digested(self, chunks: list[memoryview], hashing: ThreadPoolExecutor | None) -> Iterator[tuple[memoryview, bytes]]:
+        """Each chunk with its leaf's digest, in order; with ``hashing``, the second half is hashed
+        by a helper meanwhile (and while this thread makes the first half's leaves)."""
+        raw = self.options.raw_leaves
+        if hashing is None or len(chunks) < 2:
+            yield from zip(chunks, _leaf_digests(chunks, raw))
+            return
+        half = len(chunks) // 2
+        theirs = hashing.submit(_helper_digests, chunks[half:], raw)
+        try:
+            yield from zip(chunks[:half], _leaf_digests(chunks[:half], raw))
+            yield from zip(chunks[half:], theirs.result())
+        finally:
+            wait([theirs])  # never leave a helper reading a window that is about to be unmapped
+
+    def _leaf(self, chunk: memoryview, digest: bytes) -> Node:
+        """The leaf of ``chunk``, whose block hashes to ``digest`` (:func:`_leaf_digests`)."""
         n = len(chunk)
         if self.options.raw_leaves:
-            cid = CID.from_digest(hashlib.sha256(chunk).digest(), RAW, 1)
+            cid = CID.from_digest(digest, RAW, 1)
             self._put(cid, (chunk,))
             return Node(cid, n, n)
         prefix, suffix = file_leaf_prefix_suffix(n)
-        h = hashlib.sha256(prefix)
-        h.update(chunk)
-        h.update(suffix)
-        cid = make_cid(h.digest(), DAG_PB, self.options.cid_version)
+        cid = make_cid(digest, DAG_PB, self.options.cid_version)
         self._put(cid, (prefix, chunk, suffix))
         return Node(cid, len(prefix) + n + len(suffix), n)
 
@@ -308,6 +327,31 @@ def _map(fd: int, offset: int, length: int) -> memoryview:
     return memoryview(mapping)[offset - base :]
 
 
+def _leaf_digests(chunks: list[memoryview], raw: bool) -> list[bytes]:
+    """The sha2-256 of each chunk's leaf block: the chunk itself (raw leaves) or the chunk inside
+    its dag-pb/UnixFS wrapping, hashed from the pieces."""
+    if raw:
+        return [hashlib.sha256(chunk).digest() for chunk in chunks]
+    digests = []
+    for chunk in chunks:
+        prefix, suffix = file_leaf_prefix_suffix(len(chunk))
+        h = hashlib.sha256(prefix)
+        h.update(chunk)
+        h.update(suffix)
+        digests.append(h.digest())
+    return digests
+
+
+def _helper_digests(chunks: list[memoryview], raw: bool) -> list[bytes]:
+    """:func:`_leaf_digests` on a pool thread, emptying ``chunks`` once done: the pool keeps a
+    task's arguments a moment after its future is set, and views in them would keep a window
+    mapped after ``add()`` returns."""
+    try:
+        return _leaf_digests(chunks, raw)
+    finally:
+        chunks.clear()
+
+
 def _finished(future: Future[None] | None) -> None:
     """Wait for ``future``; its exception is raised here."""
     if future is not None:
@@ -315,8 +359,12 @@ def _finished(future: Future[None] | None) -> None:
 
 
 def _put_all(sink: BlockSink, blocks: list[tuple[CID, Pieces]]) -> None:
-    for cid, pieces in blocks:
-        sink.put_block(cid, pieces)
+    """On a pool thread; ``blocks`` is emptied once done (see :func:`_helper_digests`)."""
+    try:
+        for cid, pieces in blocks:
+            sink.put_block(cid, pieces)
+    finally:
+        blocks.clear()
 
 
 def symlink_node(sink: BlockSink, options: ImportOptions, target: str) -> Node:
