@@ -65,11 +65,9 @@ def encode_unnamed(links: Sequence[tuple[CID, int]], data: bytes) -> bytes:
     """The bytes :func:`encode` gives for links that all have an empty name (a file node's), in
     the order given, from ``(cid, tsize)`` pairs: a file's parents are built once per 174 leaves,
     and making a :class:`Link` per child and sorting them was half the importer's own Python time."""
-    parts = []
-    for cid, tsize in links:
-        cid_bytes = bytes(cid)
-        body = b"\x0a" + varint.encode(len(cid_bytes)) + cid_bytes + b"\x12\x00\x18" + varint.encode(tsize)
-        parts.append(b"\x12" + varint.encode(len(body)) + body)
+    empty_name_tsize = b"\x12\x00\x18"  # Name = "" (field 2, length 0), then Tsize's key (field 3)
+    parts = [_field_bytes(0x12, _field_bytes(0x0A, bytes(cid)) + empty_name_tsize + varint.encode(tsize))
+             for cid, tsize in links]
     parts.append(_field_bytes(0x0A, data))
     return b"".join(parts)
 
