@@ -278,6 +278,21 @@ def _check(setting: Setting, value: Any, where: str) -> Any:
     return parsed
 
 
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The TOML file at ``path`` as a table; a missing or malformed file is a :class:`ConfigError`."""
+    if sys.version_info >= (3, 11):  # imported only when there is a file to read: 3 ms of a start
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     *,
@@ -289,18 +304,8 @@ def load_config(
     values = {s.key: _check(s, s.default, "default") for s in SETTINGS}
     source = "defaults"
     if path is not None:
-        if sys.version_info >= (3, 11):  # imported only when there is a file to read: 3 ms of a start
-            import tomllib
-        else:  # pragma: no cover - exercised on Python 3.10 only
-            import tomli as tomllib
         source = str(path)
-        try:
-            with open(path, "rb") as fh:
-                table = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        table = read_toml(path)
         for key, value in _flatten(table).items():
             if key in _MOVED:
                 raise ConfigError(f"{path}: {key} is now {_MOVED[key]}; rename the key")

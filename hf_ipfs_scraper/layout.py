@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,19 +74,25 @@ def temp_beside(path: Path) -> tuple[int, Path]:
             continue
 
 
-def write_temp(path: Path, text: str | bytes) -> Path:
-    """``text`` (UTF-8 if not bytes yet) in a new temporary file beside ``path``, to be renamed over it."""
+def write_temp(path: Path, text: str | bytes | Iterable[bytes | memoryview]) -> Path:
+    """``text`` (UTF-8 if a str; written piece by piece if an iterable of bytes, such as a store's
+    ``cat``) in a new temporary file beside ``path``, to be renamed over it."""
     fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+            if isinstance(text, str):
+                fh.write(text.encode("utf-8"))
+            elif isinstance(text, bytes):
+                fh.write(text)
+            else:
+                fh.writelines(text)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
 
 
-def write_text(path: Path, text: str | bytes) -> None:
+def write_text(path: Path, text: str | bytes | Iterable[bytes | memoryview]) -> None:
     """Replace ``path`` atomically: a reader sees the old or the new file, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = write_temp(path, text)

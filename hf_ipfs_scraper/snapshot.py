@@ -33,7 +33,7 @@ from .errors import InvalidInputError, StoreError
 from .ipfs import dagpb, reader, unixfs
 from .ipfs.cid import CID, DAG_PB
 from .ipfs.importer import Node
-from .layout import entity_dir, temp_beside
+from .layout import entity_dir, write_text
 from .records import dir_name
 from .state import ENTITY_TYPES, EntityState, SnapshotRow, StateStore
 from .storage.base import Storage
@@ -159,7 +159,7 @@ def restore_snapshot(store: EmbeddedStore, snapshot: CID | str, output_dir: Path
         top = rel.split("/", 1)[0]
         if top in ("meta", *_CARRIED, "state.sqlite"):
             target = output_dir / (rel.split("/", 1)[1] if top == "meta" else rel)
-            _write_file(store, cid, target)
+            write_text(target, store.cat(cid))  # atomic, with the mode open() would give
             written += 1
     linked: set[tuple[str, str]] = set()
     with StateStore(output_dir / "state.sqlite") as state:
@@ -196,17 +196,3 @@ def _is_dir(store: EmbeddedStore, cid: CID) -> bool:
         return False
     _node, meta = reader.decode_node(store.blocks.get, cid)
     return meta.type in (unixfs.DIRECTORY, unixfs.HAMT_SHARD)
-
-
-def _write_file(store: EmbeddedStore, cid: CID, target: Path) -> None:
-    """Write atomically, with the mode ``open`` would give (not a temporary file's 0600)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(target)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for piece in store.cat(cid):
-                fh.write(piece)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-from hf_ipfs_scraper.config import SETTINGS, load_config
+from hf_ipfs_scraper.config import SETTINGS, load_config, read_toml
 from hf_ipfs_scraper.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,12 +61,7 @@ def test_bad_env_value_names_variable() -> None:
 
 
 def _example_keys() -> set[str]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
-    table = tomllib.loads((ROOT / "config.example.toml").read_text())
+    table = read_toml(ROOT / "config.example.toml")
     keys: set[str] = set()
     for key, value in table.items():
         if isinstance(value, dict):

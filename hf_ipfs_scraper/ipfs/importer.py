@@ -131,6 +131,9 @@ class FileImporter:
         # reading one, hashing one, writing one: a buffer is refilled only once its blocks are written
         self._views: list[memoryview] = []
         self._batch: list[tuple[CID, Pieces]] | None = None  # blocks held for the writer, or None
+        # blocks for a real sink are written by a helper while the next buffer hashes; a null sink's
+        # puts cost nothing, so handing them off would only add the hand-off
+        self._writes_behind = not isinstance(sink, NullSink)
 
     def add(self, stream: ByteSource) -> Node:
         with _counted():
@@ -156,13 +159,12 @@ class FileImporter:
         window = size * max(1, _MAP_BYTES // size)
         levels: list[list[Node]] = [[]]
         writing: Future[None] | None = None
-        write_behind = not isinstance(self.sink, NullSink)
         try:
             for offset in range(start, end, window):
                 length = min(window, end - offset)
                 pool = _helpers()  # None once another file keeps the other core busy
                 # the last window's blocks are put here: add() returns once they are all written
-                behind = pool if write_behind and offset + length < end else None
+                behind = pool if self._writes_behind and offset + length < end else None
                 writing = self._hash(_map(fd, offset, length), length, levels, behind, writing, pool)
             _finished(writing)
             writing = None
@@ -179,7 +181,6 @@ class FileImporter:
         current = 0
         ahead: Future[int] | None = None  # reading the next buffer
         writing: Future[None] | None = None  # writing the previous buffer's blocks, in sink order
-        write_behind = not isinstance(self.sink, NullSink)
         try:
             n = _read_full(stream, self._view(current))
             while True:
@@ -191,7 +192,7 @@ class FileImporter:
                 # buffer's blocks are hashed and put before it is refilled
                 following = (current + 1) % 3 if pool is not None else current
                 ahead = pool.submit(_read_full, stream, self._view(following)) if pool is not None else None
-                writing = self._hash(self._view(current), n, levels, pool if write_behind else None, writing)
+                writing = self._hash(self._view(current), n, levels, pool if self._writes_behind else None, writing)
                 if n < full:
                     break
                 n = ahead.result() if ahead is not None else _read_full(stream, self._view(following))
