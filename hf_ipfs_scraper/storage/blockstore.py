@@ -248,9 +248,7 @@ class BlockStore:
         if cid.hash_code not in HASHERS:
             raise InvalidInputError(f"cannot store {cid}: its multihash ({cid.hash_code:#x}) is not one this store "
                                     "can verify (sha2-256, sha2-512, blake2b-256, blake3)")
-        key = _key(cid.multihash)
-        shard = os.path.join(self._blocks_dir, key[-3:-1])
-        final = os.path.join(shard, key + ".data")
+        key, shard, final = self._place(cid.multihash)
         if os.path.exists(final):
             return
         if shard not in self._shards:
@@ -466,20 +464,25 @@ class BlockStore:
         return RepoStat(blocks, stored, row[0] if row else 0, pins)
 
     # -- helpers -------------------------------------------------------------------------------
-    def _file(self, multihash: bytes) -> str:
+    def _place(self, multihash: bytes) -> tuple[str, str, str]:
+        """The block's key, its shard folder and its file (flatfs next-to-last/2)."""
         key = _key(multihash)
-        return os.path.join(self._blocks_dir, key[-3:-1], key + ".data")
+        shard = os.path.join(self._blocks_dir, key[-3:-1])
+        return key, shard, os.path.join(shard, key + ".data")
+
+    def _file(self, multihash: bytes) -> str:
+        return self._place(multihash)[2]
 
     def _make_shard(self, shard: str) -> None:
         try:
             os.mkdir(shard)
         except FileExistsError:
-            self._shards.add(shard)
-            return
-        self._shards.add(shard)
-        if self.fsync:
-            with self._unsynced_lock:
-                self._unsynced.add(str(self._blocks))  # the new folder's entry, synced with its blocks
+            pass
+        else:
+            if self.fsync:
+                with self._unsynced_lock:
+                    self._unsynced.add(self._blocks_dir)  # the new folder's entry, synced with its blocks
+        self._shards.add(shard)  # after its entry is queued for the sync, so no writer skips that
 
     def _names(self) -> Iterator[tuple[str, str]]:
         """(name, path) of every file in every shard directory, shard by shard."""
